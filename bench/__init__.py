@@ -1,0 +1,1 @@
+"""eHub benchmarks (`make bench`). Each module here defines ``run() -> list[Result]``."""

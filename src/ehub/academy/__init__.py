@@ -1,0 +1,1 @@
+"""Academy: courses, lessons, quizzes, enrolments, certificates, export readiness (to come)."""

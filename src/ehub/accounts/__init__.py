@@ -1,0 +1,1 @@
+"""Accounts: users, organizations, memberships and roles, API tokens, buyer profiles."""

@@ -1,0 +1,1 @@
+"""Campaigns: campaigns such as Malaysia Week, offers, flash-sale allocations (to come)."""

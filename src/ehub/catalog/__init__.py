@@ -1,0 +1,1 @@
+"""Catalog: products, SKUs, translations, media, HS classification, inventory (to come)."""

@@ -1,0 +1,1 @@
+"""Fulfilment: hubs, inbound, pick/pack, parcels, carriers, manifests, tracking (to come)."""

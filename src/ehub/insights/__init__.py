@@ -1,0 +1,1 @@
+"""Insights: read models and dashboards."""

@@ -1,0 +1,1 @@
+"""Ledger: double-entry accounts and transfers, two-phase escrow, invariants (to come)."""

@@ -1,0 +1,1 @@
+"""Orders: carts, checkout and the order lifecycle (to come)."""

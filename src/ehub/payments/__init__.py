@@ -1,0 +1,1 @@
+"""Payments: payment intents, provider adapters, refunds, settlement, payouts (to come)."""

@@ -1,0 +1,1 @@
+"""Web: base templates, static assets, portal navigation, home."""
