@@ -1,0 +1,120 @@
+"""Background tasks of the kernel: event delivery, and running the queue in-process.
+
+``deliver_event`` is the one task behind ``core.events``. ``run_pending_tasks`` drains the
+database queue synchronously, for tests and the demo, using django-tasks-db's own worker
+code for each task so behaviour matches ``ehub db_worker``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task, task_backends
+
+from ehub.core import clock
+from ehub.core.events import Event
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def deliver_event(
+    event_name: str,
+    handler_path: str,
+    payload: dict[str, Any],
+    event_id: str,
+    occurred_at: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Call one subscriber with one event. A failing handler fails only its own task."""
+    handler = import_string(handler_path)
+    event = Event(
+        name=event_name,
+        payload=payload,
+        id=event_id,
+        occurred_at=dt.datetime.fromisoformat(occurred_at) if occurred_at else clock.now(),
+        meta=meta or {},
+    )
+    # One transaction per delivery: a handler that fails half-way leaves nothing behind.
+    with transaction.atomic():
+        handler(event)
+
+
+def _is_database_backend(alias: str) -> bool:
+    from django_tasks_db import DatabaseBackend
+
+    return isinstance(task_backends[alias], DatabaseBackend)
+
+
+def enqueue_in_transaction(event: Event, handler_path: str) -> None:
+    """Queue delivery of ``event`` to ``handler_path`` so it exists only if the caller commits.
+
+    With the database backend the task row is written in the caller's transaction. Other
+    backends (immediate, dummy) cannot join it, so they are handed the task on commit.
+    """
+    args = (event.name, handler_path, event.payload, event.id)
+    kwargs = {"occurred_at": event.occurred_at.isoformat(), "meta": event.meta}
+    if _is_database_backend(deliver_event.backend):
+        deliver_event.enqueue(*args, **kwargs)
+    else:
+        transaction.on_commit(lambda: deliver_event.enqueue(*args, **kwargs))
+
+
+class TaskFailed(RuntimeError):
+    """Raised by ``run_pending_tasks(raise_errors=True)`` when a task failed."""
+
+
+def run_pending_tasks(
+    max_tasks: int | None = None,
+    *,
+    backend: str = DEFAULT_TASK_BACKEND_ALIAS,
+    raise_errors: bool = False,
+) -> int:
+    """Run ready tasks from the database queue in this process until it is empty.
+
+    Returns how many ran (failed ones included; their errors are stored on the task result
+    as a worker would). Tasks enqueued by the tasks themselves run too, so one call settles
+    a chain of events. With ``raise_errors`` a failure raises TaskFailed after the run.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.utils import exclusive_transaction
+
+    if not _is_database_backend(backend):
+        raise ValueError(f"task backend {backend!r} is not django_tasks_db's DatabaseBackend")
+    worker_id = "inprocess-" + get_random_string(16)
+    # The worker's own run() loop closes "old" connections between tasks, which inside a
+    # test transaction would break it; only its per-task run_task() is reused here.
+    worker = Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name=backend,
+        startup_delay=False,
+        max_tasks=max_tasks,
+        worker_id=worker_id,
+        excluded_queue_names=[],
+    )
+    ran = 0
+    failed: list[str] = []
+    while max_tasks is None or ran < max_tasks:
+        ready = DBTaskResult.objects.ready().filter(backend_name=backend)
+        with exclusive_transaction(ready.db):
+            db_result = ready.get_locked()
+            if db_result is None:
+                break
+            db_result.claim(worker_id)
+        worker.run_task(db_result)  # updates db_result's status in place
+        ran += 1
+        if db_result.status == TaskResultStatus.FAILED:
+            logger.error("task %s (%s) failed", db_result.task_path, db_result.id)
+            failed.append(f"{db_result.task_path} ({db_result.id})")
+    if raise_errors and failed:
+        raise TaskFailed("failed tasks: " + ", ".join(failed))
+    return ran
