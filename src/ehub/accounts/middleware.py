@@ -1,0 +1,53 @@
+"""Request middleware: the user's saved language and the request Context."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.functional import SimpleLazyObject
+
+from . import services
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's saved language wins over the cookie and the browser's.
+
+    Runs after AuthenticationMiddleware and before LocaleMiddleware, whose cookie it sets.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.known = {code for code, _name in settings.LANGUAGES}
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            lang = user.preferred_language
+            if lang in self.known:
+                request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = lang
+        return self.get_response(request)
+
+
+class ContextMiddleware:
+    """Attaches ``request.ctx`` (ehub.core.context.Context) for views and services."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        request.request_id = request_id
+        active = request.session.get(services.SESSION_ORG_KEY)
+        # Built on first use, so pages that never read it cost no queries. SimpleLazyObject
+        # proxies isinstance(), so services that check for a Context accept it.
+        request.ctx = SimpleLazyObject(
+            lambda: services.build_context(request.user, active, request_id=request_id)
+        )
+        response = self.get_response(request)
+        response.setdefault("X-Request-ID", request_id)
+        lang = translation.get_language()
+        if lang:
+            response.setdefault("Content-Language", lang)
+        return response
