@@ -1,0 +1,19 @@
+"""URL map: the storefront at /, one prefix per portal, the REST API at /api/v1/, admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from ehub.api import api
+from ehub.web import health
+
+admin.site.site_header = "eHub"
+admin.site.site_title = "eHub admin"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("ehub.accounts.urls")),
+    path("", include("ehub.web.urls")),
+]

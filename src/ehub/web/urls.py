@@ -1,0 +1,24 @@
+"""Portal URLs: the storefront at /, one prefix per portal."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("merchant/", views.merchant, name="merchant"),
+    path("merchant/settings/", views.merchant_settings, name="merchant_settings"),
+    path(
+        "merchant/settings/tokens/<int:token_id>/revoke/",
+        views.token_revoke,
+        name="token_revoke",
+    ),
+    path("hub/", views.hub, name="hub"),
+    path("customs/", views.customs, name="customs"),
+    path("academy/", views.academy, name="academy"),
+    path("ops/", views.ops, name="ops"),
+    path("ops/merchants/", views.ops_merchants, name="ops_merchants"),
+    path("ops/merchants/<int:org_id>/approve/", views.ops_approve, name="ops_approve"),
+]

@@ -1,0 +1,94 @@
+"""Fixtures shared by every test package: factories for users and organizations.
+
+Kept small and generic; a context's own fixtures live in its tests/<context>/conftest.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+PASSWORD = "durian-season-2026"  # passes eHub's password validators
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Each test starts in English and leaves no active language behind for the next one."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def make_org(db):
+    """make_org(kind="merchant", name=..., status="active", country="MY") -> Organization."""
+    from ehub.accounts.domain import OrgKind, OrgStatus
+    from ehub.accounts.models import Organization
+
+    def make(kind=OrgKind.MERCHANT, name=None, status=OrgStatus.ACTIVE, country="MY", **extra):
+        return Organization.objects.create(
+            kind=kind,
+            legal_name=name or f"Org {next(_seq)} Sdn. Bhd.",
+            status=status,
+            country=country,
+            **extra,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user(email=None, org=None, role="owner", orgs=(), **fields) -> User.
+
+    ``orgs`` is a list of (org, role) pairs for users in several organizations.
+    """
+    from ehub.accounts.domain import Role
+    from ehub.accounts.models import Membership, User
+
+    def make(email=None, org=None, role=Role.OWNER, orgs=(), password=PASSWORD, **fields):
+        email = email or f"user{next(_seq)}@example.com"
+        fields.setdefault("full_name", email.split("@")[0].title())
+        user = User.objects.create_user(email, password, **fields)
+        pairs = list(orgs) + ([(org, role)] if org is not None else [])
+        for member_org, member_role in pairs:
+            Membership.objects.create(user=user, org=member_org, role=member_role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def merchant_org(make_org):
+    return make_org(name="Durian Raja Sdn. Bhd.", registration_number="201901012345")
+
+
+@pytest.fixture
+def merchant_user(make_user, merchant_org):
+    """The owner of an active merchant organization."""
+    return make_user("owner@durian.example", org=merchant_org, full_name="Tan Mei Ling")
+
+
+@pytest.fixture
+def buyer_user(make_user):
+    from ehub.accounts.models import BuyerProfile
+
+    user = make_user("buyer@example.cn", full_name="Li Wei")
+    BuyerProfile.objects.create(user=user)
+    return user
+
+
+@pytest.fixture
+def staff_user(make_user):
+    """Platform staff (Django ``is_staff``) without any organization."""
+    return make_user("staff@ehub.example", is_staff=True, full_name="Platform Staff")
