@@ -51,6 +51,9 @@ logger = logging.getLogger("ehub.api")
 # (prefix under /api/v1/, dotted path of a ninja Router). One line per context, lowest first.
 ROUTERS: list[tuple[str, str]] = [
     ("", "ehub.accounts.api.router"),  # /me, /orgs, /orgs/{public_id}
+    ("catalog", "ehub.catalog.api.router"),  # products, SKUs, HS finder, tariff lines
+    ("inventory", "ehub.catalog.api_inventory.router"),  # stock per SKU per hub, movements
+    ("campaigns", "ehub.campaigns.api.router"),  # campaigns, offers, flash-sale claims
 ]
 
 WWW_AUTHENTICATE = 'Bearer realm="eHub API"'

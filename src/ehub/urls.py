@@ -15,5 +15,10 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("accounts/", include("ehub.accounts.urls")),
+    path("merchant/products/", include("ehub.catalog.urls")),
+    path("merchant/stock/", include("ehub.catalog.urls_inventory")),
+    path("merchant/campaigns/", include("ehub.campaigns.urls_merchant")),
+    path("ops/campaigns/", include("ehub.campaigns.urls_ops")),
+    path("campaigns/", include("ehub.campaigns.urls_public")),
     path("", include("ehub.web.urls")),
 ]

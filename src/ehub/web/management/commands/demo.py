@@ -32,7 +32,9 @@ class Command(BaseCommand):
 
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
-        worker = subprocess.Popen([sys.executable, "-m", "ehub", "worker", "--no-startup-delay", "--no-reload"])
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "ehub", "worker", "--no-startup-delay", "--no-reload"]
+        )
         try:
             run_gunicorn(opts["bind"], opts["workers"], threads=1, timeout=30)
         finally:

@@ -1,0 +1,4 @@
+"""URLs (namespace `campaigns`)."""
+
+app_name = "campaigns"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""URLs (namespace `catalog`)."""
+
+app_name = "catalog"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""URLs (namespace `inventory`)."""
+
+app_name = "inventory"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Catalog portal pages: products (``products``) and stock (``inventory``)."""
