@@ -279,12 +279,17 @@ class Reservation(models.Model):
     """Units held for a purpose (a checkout, a campaign allocation) until released or shipped.
 
     ``key`` is the caller's idempotency key: reserving twice with the same key holds once.
+    ``qty`` is what was asked for and never changes; partial releases and shipments count up
+    ``released_qty`` and ``consumed_qty``, so ``held`` is what the hold still covers. The check
+    constraint stops a double release from giving back more than was held.
     """
 
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="reservations")
     org = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
     key = models.CharField(max_length=100, unique=True)
     qty = models.PositiveIntegerField()
+    released_qty = models.PositiveIntegerField(default=0)
+    consumed_qty = models.PositiveIntegerField(default=0)
     status = models.CharField(
         max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.ACTIVE
     )
@@ -297,6 +302,16 @@ class Reservation(models.Model):
         verbose_name = _("reservation")
         verbose_name_plural = _("reservations")
         indexes = [models.Index(fields=["status", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(released_qty__lte=F("qty") - F("consumed_qty")),
+                name="reservation_closed_within_qty",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def held(self) -> int:
+        return self.qty - self.released_qty - self.consumed_qty

@@ -1,0 +1,843 @@
+"""Inventory use cases: stock per SKU per hub, holds (reservations), and their movements.
+
+This is the one door to ``Stock``: checkout, campaigns and the hub call these functions, never
+the models. Each public function is one transaction (a savepoint inside the caller's, so a
+checkout can reserve and then roll everything back) and writes exactly one ``StockMovement``
+per stock row it changes, with the row's values after the change.
+
+How ``available`` stays >= 0 under concurrency
+    A change is applied as one conditional UPDATE: ``UPDATE stock SET reserved = reserved + 3
+    WHERE id = … AND on_hand - reserved >= 3``. The database evaluates the condition on the
+    current row version while holding the row lock, so two buyers racing for the last unit
+    cannot both win; the loser's UPDATE matches no row and becomes a ValidationFailed naming
+    ``qty`` with the number still available. The bounds come from
+    ``inventory_domain.guard`` and the CHECK constraints on ``Stock`` are the backstop. After a
+    successful UPDATE the row stays locked until commit, so the values read back for the
+    movement are exactly this change's result.
+
+Idempotency
+    ``reserve`` is idempotent by ``key``: the Reservation row is inserted first (unique key) and
+    the stock is touched only if that insert wins; a retry, or a concurrent twin, gets the
+    existing reservation back and never a second hold. Re-using a key for a different SKU, hub
+    or quantity is a Conflict. ``release``/``consume`` without ``qty`` (give back or ship all
+    that is still held) are idempotent; partial ones apply on every call.
+
+Who may call
+    Merchant-facing functions (``adjust``, ``set_on_hand``, reads) are scoped to the caller's
+    organization: another org's SKU is NotFound. ``receive``/``return_to_stock`` also accept the
+    hub's own organization. Holds (``reserve*``, ``release``, ``consume``) are internal: the
+    calling service (checkout, campaigns) has already decided the caller may buy or allocate, so
+    they check quantities, not roles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet, Sum
+from django.utils.translation import gettext as _
+
+from ehub.accounts.domain import OrgKind, OrgStatus
+from ehub.accounts.models import Organization
+from ehub.core import audit, clock
+from ehub.core.context import Context
+from ehub.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+
+from ..inventory_domain import (
+    Change,
+    InvalidQuantity,
+    Level,
+    Operation,
+    change_for,
+    guard,
+    refusal,
+)
+from ..models import (
+    MovementReason,
+    Reservation,
+    ReservationStatus,
+    Sku,
+    Stock,
+    StockMovement,
+)
+
+KEY_MAX = Reservation._meta.get_field("key").max_length
+PURPOSE_MAX = Reservation._meta.get_field("purpose").max_length
+NOTE_MAX = StockMovement._meta.get_field("note").max_length
+REFERENCE_MAX = StockMovement._meta.get_field("reference").max_length
+EXPIRY_BATCH = 500
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """What a caller sees of one SKU at one hub (zeros when no stock row exists yet)."""
+
+    sku_id: int
+    hub_id: int
+    on_hand: int = 0
+    reserved: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    """One line of a multi-SKU hold (a cart line): ``sku`` and ``hub`` as instances or ids."""
+
+    sku: Any
+    hub: Any
+    qty: int
+
+
+class ReservationClosed(Conflict):
+    code = "reservation_closed"
+
+
+class KeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _pk(obj: Any, field: str) -> int:
+    value = getattr(obj, "pk", obj)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed.single(field, _("Unknown reference."), "invalid")
+    return value
+
+
+def _is_system(ctx: Context) -> bool:
+    return ctx.has_role("system")
+
+
+def _actor_id(ctx: Context) -> int | None:
+    return ctx.user.pk if ctx.is_authenticated else None
+
+
+def _validation(field: str, message: str, code: str = "invalid") -> ValidationFailed:
+    return ValidationFailed([FieldError(field, message, code)])
+
+
+def _quantity(operation: Operation, qty: Any, field: str) -> Change:
+    try:
+        return change_for(operation, qty)
+    except InvalidQuantity as exc:
+        raise _validation(field, exc.message, "invalid_quantity") from None
+
+
+def _text(value: str | None, field: str, limit: int) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise _validation(
+            field, _("Use at most %(limit)d characters.") % {"limit": limit}, "too_long"
+        )
+    return value
+
+
+def _merchant_sku(ctx: Context, sku: Any, field: str = "sku") -> Sku:
+    """The SKU if the caller's organization owns it (system contexts see all); else NotFound."""
+    qs = Sku.objects.filter(pk=_pk(sku, field))
+    if not _is_system(ctx):
+        if ctx.org is None:
+            raise NotFound(_("SKU not found."), field=field)
+        qs = qs.filter(org_id=ctx.org_id)
+    found = qs.only("pk", "org_id", "code").first()
+    if found is None:
+        raise NotFound(_("SKU not found."), field=field)
+    return found
+
+
+def _hub(hub: Any, field: str = "hub") -> Organization:
+    found = (
+        Organization.objects.filter(
+            pk=_pk(hub, field), kind=OrgKind.HUB_OPERATOR, status=OrgStatus.ACTIVE
+        )
+        .only("pk", "kind", "status")
+        .first()
+    )
+    if found is None:
+        raise _validation(field, _("Choose an active eFulfilment hub."), "unknown_hub")
+    return found
+
+
+def _stock_row(sku: Sku, hub: Organization) -> Stock:
+    """The (SKU, hub) row, created at zero on first use.
+
+    ``get_or_create`` inserts in a savepoint and re-reads on a unique-constraint clash, so two
+    first receipts racing for the same pair end on one row.
+    """
+    stock, _created = Stock.objects.get_or_create(
+        sku_id=sku.pk, hub_id=hub.pk, defaults={"org_id": sku.org_id}
+    )
+    return stock
+
+
+def _level(stock_pk: int) -> Level:
+    on_hand, reserved = Stock.objects.filter(pk=stock_pk).values_list("on_hand", "reserved").get()
+    return Level(on_hand, reserved)
+
+
+def _apply(stock_pk: int, change: Change) -> Level | None:
+    """Apply ``change`` as one conditional UPDATE; the level after it, or None if refused."""
+    bounds = guard(change)
+    rows = Stock.objects.filter(pk=stock_pk)
+    if bounds.min_on_hand:
+        rows = rows.filter(on_hand__gte=bounds.min_on_hand)
+    if bounds.min_reserved:
+        rows = rows.filter(reserved__gte=bounds.min_reserved)
+    if bounds.min_available:
+        rows = rows.filter(on_hand__gte=F("reserved") + bounds.min_available)
+    values: dict[str, Any] = {"updated_at": clock.now()}
+    if change.on_hand:
+        values["on_hand"] = F("on_hand") + change.on_hand
+    if change.reserved:
+        values["reserved"] = F("reserved") + change.reserved
+    if rows.update(**values) == 0:
+        return None
+    # Our UPDATE holds the row lock until commit: this read sees exactly our result.
+    return _level(stock_pk)
+
+
+def _refused(
+    operation: Operation, stock_pk: int | None, change: Change, field: str | None = None
+) -> ValidationFailed:
+    """The refusal, in words, with the level as it is now (zeros when there is no row)."""
+    level = _level(stock_pk) if stock_pk is not None else Level()
+    reason = refusal(operation, level, change)
+    return _validation(field or reason.field, reason.message, reason.code)
+
+
+def _record(
+    ctx: Context,
+    stock: Stock,
+    operation: Operation,
+    change: Change,
+    after: Level,
+    *,
+    reference: str = "",
+    note: str = "",
+) -> StockMovement:
+    return StockMovement.objects.create(
+        stock_id=stock.pk,
+        org_id=stock.org_id,
+        reason=MovementReason(operation.value),
+        on_hand_delta=change.on_hand,
+        reserved_delta=change.reserved,
+        on_hand_after=after.on_hand,
+        reserved_after=after.reserved,
+        reference=reference[:REFERENCE_MAX],
+        note=note[:NOTE_MAX],
+        actor_id=_actor_id(ctx),
+        at=clock.now(),
+    )
+
+
+def _move(
+    ctx: Context,
+    stock: Stock,
+    operation: Operation,
+    change: Change,
+    *,
+    reference: str = "",
+    note: str = "",
+    field: str | None = None,
+) -> tuple[StockMovement, Level]:
+    after = _apply(stock.pk, change)
+    if after is None:
+        raise _refused(operation, stock.pk, change, field)
+    return _record(ctx, stock, operation, change, after, reference=reference, note=note), after
+
+
+# ---------------------------------------------------------------------------------------------
+# On-hand changes: adjustments, receipts, returns
+# ---------------------------------------------------------------------------------------------
+
+
+def _audit_adjustment(ctx: Context, stock: Stock, movement: StockMovement) -> None:
+    audit.record(
+        ctx,
+        "inventory.adjusted",
+        stock,
+        before={
+            "on_hand": movement.on_hand_after - movement.on_hand_delta,
+            "reserved": movement.reserved_after,
+        },
+        after={
+            "on_hand": movement.on_hand_after,
+            "reserved": movement.reserved_after,
+            "delta": movement.on_hand_delta,
+            "note": movement.note,
+            "sku_id": stock.sku_id,
+            "hub_id": stock.hub_id,
+        },
+    )
+
+
+def adjust(ctx: Context, sku: Any, hub: Any, delta: int, note: str = "") -> StockMovement:
+    """Correct on-hand stock by ``delta`` (negative removes). Reason ``adjustment``; audited.
+
+    The merchant owning the SKU (or a system context) may adjust. On hand may not go below what
+    is reserved: that is a ValidationFailed on ``delta`` saying how many are reserved.
+    """
+    change = _quantity(Operation.ADJUSTMENT, delta, "delta")
+    note = _text(note, "note", NOTE_MAX)
+    with transaction.atomic():
+        sku_obj = _merchant_sku(ctx, sku)
+        hub_obj = _hub(hub)
+        stock = _stock_row(sku_obj, hub_obj)
+        movement, _after = _move(ctx, stock, Operation.ADJUSTMENT, change, note=note)
+        _audit_adjustment(ctx, stock, movement)
+    return movement
+
+
+def set_on_hand(
+    ctx: Context, sku: Any, hub: Any, on_hand: int, note: str = ""
+) -> StockMovement | None:
+    """Set on-hand stock to a counted figure (a stock take): an adjustment by the difference.
+
+    Returns None when the count equals what is on hand (nothing changes, nothing is written).
+    A count below the reserved units is a ValidationFailed on ``on_hand``.
+    """
+    if isinstance(on_hand, bool) or not isinstance(on_hand, int) or on_hand < 0:
+        raise _validation("on_hand", _("Enter a whole number of at least 0."), "invalid_quantity")
+    note = _text(note, "note", NOTE_MAX)
+    with transaction.atomic():
+        sku_obj = _merchant_sku(ctx, sku)
+        hub_obj = _hub(hub)
+        stock = _stock_row(sku_obj, hub_obj)
+        # The row lock makes "count minus current" exact; the conditional UPDATE in _move still
+        # guards the bounds should a backend ignore FOR UPDATE (SQLite locks the whole file).
+        current = (
+            Stock.objects.select_for_update().filter(pk=stock.pk).values_list("on_hand", "reserved")
+        )
+        held_on_hand, reserved = current.get()
+        if on_hand < reserved:
+            raise _validation(
+                "on_hand",
+                _("Cannot count fewer than the %(reserved)d units reserved.")
+                % {"reserved": reserved},
+                "below_reserved",
+            )
+        if on_hand == held_on_hand:
+            return None
+        change = Change(on_hand=on_hand - held_on_hand, reserved=0)
+        movement, _after = _move(
+            ctx, stock, Operation.ADJUSTMENT, change, note=note, field="on_hand"
+        )
+        _audit_adjustment(ctx, stock, movement)
+    return movement
+
+
+def _receiving_sku(ctx: Context, sku: Any, hub: Organization) -> Sku:
+    # The hub's own staff receive goods for any merchant; a merchant may book its own.
+    if _is_system(ctx) or ctx.org_id == hub.pk:
+        found = Sku.objects.filter(pk=_pk(sku, "sku")).only("pk", "org_id", "code").first()
+        if found is None:
+            raise NotFound(_("SKU not found."), field="sku")
+        return found
+    return _merchant_sku(ctx, sku)
+
+
+def receive(ctx: Context, sku: Any, hub: Any, qty: int, reference: str = "") -> StockMovement:
+    """Goods received at the hub: on hand up by ``qty``. Reason ``receipt``."""
+    change = _quantity(Operation.RECEIPT, qty, "qty")
+    reference = _text(reference, "reference", REFERENCE_MAX)
+    with transaction.atomic():
+        hub_obj = _hub(hub)
+        sku_obj = _receiving_sku(ctx, sku, hub_obj)
+        stock = _stock_row(sku_obj, hub_obj)
+        movement, _after = _move(ctx, stock, Operation.RECEIPT, change, reference=reference)
+    return movement
+
+
+def return_to_stock(
+    ctx: Context, sku: Any, hub: Any, qty: int, reference: str = ""
+) -> StockMovement:
+    """A returned parcel's units put back on the shelf: on hand up. Reason ``return``."""
+    change = _quantity(Operation.RETURN, qty, "qty")
+    reference = _text(reference, "reference", REFERENCE_MAX)
+    with transaction.atomic():
+        hub_obj = _hub(hub)
+        sku_obj = _receiving_sku(ctx, sku, hub_obj)
+        stock = _stock_row(sku_obj, hub_obj)
+        movement, _after = _move(ctx, stock, Operation.RETURN, change, reference=reference)
+    return movement
+
+
+# ---------------------------------------------------------------------------------------------
+# Holds: reserve, release, consume, expire
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_key(key: Any, field: str = "key") -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise _validation(field, _("An idempotency key is required."), "required")
+    if len(key) > KEY_MAX:
+        raise _validation(
+            field, _("Use at most %(limit)d characters.") % {"limit": KEY_MAX}, "too_long"
+        )
+    return key
+
+
+def _check_expiry(expires_at: dt.datetime | None) -> dt.datetime | None:
+    if expires_at is None:
+        return None
+    if not isinstance(expires_at, dt.datetime) or expires_at.utcoffset() is None:
+        raise _validation("expires_at", _("Give an aware date and time."), "invalid")
+    if expires_at <= clock.now():
+        raise _validation("expires_at", _("The expiry must be in the future."), "in_past")
+    return expires_at
+
+
+def _same_hold(existing: Reservation, sku_id: int, hub_id: int, qty: int) -> Reservation:
+    if (existing.stock.sku_id, existing.stock.hub_id, existing.qty) != (sku_id, hub_id, qty):
+        raise KeyReused(
+            _("This key already holds %(qty)d of another line; use a new key.")
+            % {"qty": existing.qty},
+            field="key",
+        )
+    return existing
+
+
+def _existing_hold(key: str) -> Reservation | None:
+    return Reservation.objects.select_related("stock").filter(key=key).first()
+
+
+def _ensure_sweep(expires_at: dt.datetime | None) -> None:
+    if expires_at is not None:
+        from ..tasks import schedule_expiry_sweep
+
+        schedule_expiry_sweep()
+
+
+def _hold(
+    ctx: Context,
+    stock: Stock | None,
+    *,
+    sku_id: int,
+    hub_id: int,
+    qty: int,
+    change: Change,
+    key: str,
+    purpose: str,
+    expires_at: dt.datetime | None,
+    field: str,
+) -> Reservation:
+    """Insert the reservation, then take the units; the caller's atomic block rolls back both."""
+    existing = _existing_hold(key)
+    if existing is not None:
+        return _same_hold(existing, sku_id, hub_id, qty)
+    if stock is None:
+        raise _refused(Operation.RESERVATION, None, change, field)
+    try:
+        with transaction.atomic():
+            # Insert first: the unique key decides which of two concurrent twins holds stock.
+            reservation = Reservation.objects.create(
+                stock=stock,
+                org_id=stock.org_id,
+                key=key,
+                qty=qty,
+                purpose=purpose,
+                expires_at=expires_at,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        existing = _existing_hold(key)
+        if existing is None:  # pragma: no cover - the twin rolled back between our statements
+            raise
+        return _same_hold(existing, sku_id, hub_id, qty)
+    after = _apply(stock.pk, change)
+    if after is None:
+        raise _refused(Operation.RESERVATION, stock.pk, change, field)
+    _record(ctx, stock, Operation.RESERVATION, change, after, reference=key, note=purpose)
+    return reservation
+
+
+def reserve(
+    ctx: Context,
+    *,
+    sku: Any,
+    hub: Any,
+    qty: int,
+    key: str,
+    purpose: str = "",
+    expires_at: dt.datetime | None = None,
+) -> Reservation:
+    """Hold ``qty`` units of ``sku`` at ``hub`` under the idempotency ``key``.
+
+    Same key again: the existing Reservation (whatever its status), never a second hold; the
+    same key for another SKU, hub or quantity is a Conflict (``idempotency_key_reused``). Not
+    enough available: ValidationFailed on ``qty`` saying how many are available.
+    ``expires_at`` (aware, future): ``expire_reservations`` gives the units back after it.
+    """
+    key = _check_key(key)
+    change = _quantity(Operation.RESERVATION, qty, "qty")
+    purpose = _text(purpose, "purpose", PURPOSE_MAX)
+    sku_id, hub_id = _pk(sku, "sku"), _pk(hub, "hub")
+    with transaction.atomic():
+        existing = _existing_hold(key)
+        if existing is not None:
+            return _same_hold(existing, sku_id, hub_id, qty)
+        expires_at = _check_expiry(expires_at)
+        stock = Stock.objects.filter(sku_id=sku_id, hub_id=hub_id).only("pk", "org_id").first()
+        if stock is None and not Sku.objects.filter(pk=sku_id).exists():
+            raise NotFound(_("SKU not found."), field="sku")
+        reservation = _hold(
+            ctx,
+            stock,
+            sku_id=sku_id,
+            hub_id=hub_id,
+            qty=qty,
+            change=change,
+            key=key,
+            purpose=purpose,
+            expires_at=expires_at,
+            field="qty",
+        )
+        _ensure_sweep(expires_at)
+    return reservation
+
+
+def line_key(key_prefix: str, sku_id: int, hub_id: int) -> str:
+    """The reservation key ``reserve_many`` uses for one (SKU, hub) line."""
+    return f"{key_prefix}:{sku_id}@{hub_id}"
+
+
+def reserve_many(
+    ctx: Context,
+    lines: Sequence[ReserveLine] | Iterable[tuple[Any, Any, int]],
+    key_prefix: str,
+    purpose: str = "",
+    expires_at: dt.datetime | None = None,
+) -> list[Reservation]:
+    """Hold every line or none (a cart). Returns one Reservation per distinct (SKU, hub), in the
+    order the lines first name them.
+
+    Lines naming the same (SKU, hub) are merged into one hold. Each line's key is
+    ``line_key(key_prefix, sku_id, hub_id)``, so calling again with the same prefix returns the
+    same holds. Rows are updated in ascending stock id order, the same order for every caller,
+    so two carts sharing SKUs wait for each other instead of deadlocking. Every line without
+    enough stock is reported (``lines[i].qty`` with how many are available) and nothing is held.
+    """
+    key_prefix = _check_key(key_prefix, "key_prefix")
+    purpose = _text(purpose, "purpose", PURPOSE_MAX)
+    wanted: dict[tuple[int, int], int] = {}
+    first_index: dict[tuple[int, int], int] = {}
+    errors: list[FieldError] = []
+    items = [line if isinstance(line, ReserveLine) else ReserveLine(*line) for line in lines]
+    if not items:
+        raise _validation("lines", _("Give at least one line."), "required")
+    for index, line in enumerate(items):
+        try:
+            _quantity(Operation.RESERVATION, line.qty, f"lines[{index}].qty")
+            pair = (_pk(line.sku, f"lines[{index}].sku"), _pk(line.hub, f"lines[{index}].hub"))
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        wanted[pair] = wanted.get(pair, 0) + line.qty
+        first_index.setdefault(pair, index)
+    if errors:
+        raise ValidationFailed(errors)
+    for sku_id, hub_id in wanted:
+        _check_key(line_key(key_prefix, sku_id, hub_id), "key_prefix")
+
+    with transaction.atomic():
+        expires_at = _check_expiry(expires_at)
+        stocks = {
+            (s.sku_id, s.hub_id): s
+            for s in Stock.objects.filter(
+                sku_id__in={sku_id for sku_id, _h in wanted},
+                hub_id__in={hub_id for _s, hub_id in wanted},
+            ).only("pk", "org_id", "sku_id", "hub_id")
+        }
+        known_skus = set(
+            Sku.objects.filter(pk__in={sku_id for sku_id, _h in wanted}).values_list(
+                "pk", flat=True
+            )
+        )
+        # Fixed lock order: existing rows by stock id; lines without a row fail anyway.
+        order = sorted(wanted, key=lambda pair: (stocks[pair].pk if pair in stocks else 0, pair))
+        held: dict[tuple[int, int], Reservation] = {}
+        for pair in order:
+            index = first_index[pair]
+            if pair[0] not in known_skus:
+                errors.append(FieldError(f"lines[{index}].sku", _("SKU not found."), "not_found"))
+                continue
+            try:
+                held[pair] = _hold(
+                    ctx,
+                    stocks.get(pair),
+                    sku_id=pair[0],
+                    hub_id=pair[1],
+                    qty=wanted[pair],
+                    change=Change(0, wanted[pair]),
+                    key=line_key(key_prefix, *pair),
+                    purpose=purpose,
+                    expires_at=expires_at,
+                    field=f"lines[{index}].qty",
+                )
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+            except Conflict as exc:
+                errors.append(FieldError(f"lines[{index}].key", exc.detail, exc.code))
+        if errors:
+            # Raising inside the atomic block undoes every hold taken above.
+            raise ValidationFailed(errors)
+        _ensure_sweep(expires_at)
+    return [held[pair] for pair in sorted(wanted, key=first_index.__getitem__)]
+
+
+def _locked_hold(key: str) -> Reservation:
+    key = _check_key(key)
+    reservation = (
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("stock")
+        .filter(key=key)
+        .first()
+    )
+    if reservation is None:
+        raise NotFound(_("Reservation not found."), field="key")
+    return reservation
+
+
+def _take_from_hold(
+    ctx: Context,
+    reservation: Reservation,
+    qty: int | None,
+    operation: Operation,
+    *,
+    final_status: str,
+    note: str = "",
+) -> Reservation:
+    """Release or ship ``qty`` (all still held when None) of a locked, active reservation."""
+    n = reservation.held if qty is None else qty
+    change = _quantity(operation, n, "qty")
+    if n > reservation.held:
+        raise _validation(
+            "qty",
+            _("Only %(held)d still held by this reservation.") % {"held": reservation.held},
+            "exceeds_held",
+        )
+    counter = "released_qty" if operation is Operation.RELEASE else "consumed_qty"
+    # Conditional even under the row lock, so a backend without FOR UPDATE cannot double-count.
+    updated = Reservation.objects.filter(
+        pk=reservation.pk,
+        status=ReservationStatus.ACTIVE,
+        qty__gte=F("released_qty") + F("consumed_qty") + n,
+    ).update(**{counter: F(counter) + n})
+    if updated == 0:
+        raise ReservationClosed(_("This reservation changed meanwhile; try again."), field="key")
+    setattr(reservation, counter, getattr(reservation, counter) + n)
+    _move(ctx, reservation.stock, operation, change, reference=reservation.key, note=note)
+    if reservation.held == 0:
+        if reservation.consumed_qty and final_status != ReservationStatus.EXPIRED:
+            final_status = ReservationStatus.CONSUMED
+        reservation.status = final_status
+        reservation.closed_at = clock.now()
+        reservation.save(update_fields=["status", "closed_at"])
+    return reservation
+
+
+def release(ctx: Context, key: str, qty: int | None = None) -> Reservation:
+    """Give back ``qty`` held units (all when None). Reason ``release``.
+
+    Releasing all of a reservation that is already closed (released, expired, shipped) does
+    nothing and returns it: safe to retry. A partial release of a closed reservation, or of more
+    than it still holds, is refused.
+    """
+    with transaction.atomic():
+        reservation = _locked_hold(key)
+        if reservation.status != ReservationStatus.ACTIVE:
+            if qty is None:
+                return reservation
+            raise ReservationClosed(_("This reservation is no longer active."), field="key")
+        return _take_from_hold(
+            ctx, reservation, qty, Operation.RELEASE, final_status=ReservationStatus.RELEASED
+        )
+
+
+def consume(ctx: Context, key: str, qty: int | None = None) -> Reservation:
+    """Ship ``qty`` held units (all when None): on hand and reserved both go down. Reason
+    ``shipment``.
+
+    Consuming all of an already shipped reservation returns it unchanged (safe to retry); a
+    released or expired one cannot ship (Conflict ``reservation_closed``).
+    """
+    with transaction.atomic():
+        reservation = _locked_hold(key)
+        if reservation.status != ReservationStatus.ACTIVE:
+            if qty is None and reservation.status == ReservationStatus.CONSUMED:
+                return reservation
+            raise ReservationClosed(_("This reservation is no longer active."), field="key")
+        return _take_from_hold(
+            ctx, reservation, qty, Operation.SHIPMENT, final_status=ReservationStatus.CONSUMED
+        )
+
+
+def expire_reservations(now: dt.datetime | None = None) -> int:
+    """Release every active reservation whose ``expires_at`` has passed; how many expired.
+
+    Each reservation is its own transaction, so one problem does not keep the others held, and
+    a release racing the sweep is harmless (the sweep re-checks under the row lock).
+    """
+    moment = now or clock.now()
+    ctx = Context.system()
+    expired = 0
+    while True:
+        due = list(
+            Reservation.objects.filter(status=ReservationStatus.ACTIVE, expires_at__lte=moment)
+            .order_by("expires_at", "pk")
+            .values_list("key", flat=True)[:EXPIRY_BATCH]
+        )
+        for key in due:
+            with transaction.atomic():
+                reservation = _locked_hold(key)
+                if reservation.status != ReservationStatus.ACTIVE:
+                    continue
+                _take_from_hold(
+                    ctx,
+                    reservation,
+                    None,
+                    Operation.RELEASE,
+                    final_status=ReservationStatus.EXPIRED,
+                    note="expired",
+                )
+                expired += 1
+        if len(due) < EXPIRY_BATCH:
+            return expired
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads
+# ---------------------------------------------------------------------------------------------
+
+
+def _scoped(qs: QuerySet, ctx: Context) -> QuerySet:
+    if _is_system(ctx):
+        return qs
+    if ctx.org is None:
+        return qs.none()
+    return qs.filter(org_id=ctx.org_id)
+
+
+def hubs() -> QuerySet:
+    """Active eFulfilment hubs, by name (the choices of the adjustment form)."""
+    return Organization.objects.filter(kind=OrgKind.HUB_OPERATOR, status=OrgStatus.ACTIVE).order_by(
+        "legal_name", "pk"
+    )
+
+
+def find_hub(public_id: str, field: str = "hub") -> Organization:
+    """An active hub by its public id (``ORG-…``); ValidationFailed naming ``field`` otherwise."""
+    found = hubs().filter(public_id=(public_id or "").strip().upper()).first()
+    if found is None:
+        raise _validation(field, _("Choose an active eFulfilment hub."), "unknown_hub")
+    return found
+
+
+def find_sku(ctx: Context, code: str, field: str = "sku") -> Sku:
+    """One of the caller's SKUs by its code; NotFound for unknown or another org's codes."""
+    found = _scoped(Sku.objects.filter(code=(code or "").strip()), ctx).first()
+    if found is None:
+        raise NotFound(_("SKU not found."), field=field)
+    return found
+
+
+def skus(ctx: Context) -> QuerySet:
+    """The caller's SKUs with their product, by code (the choices of the adjustment form)."""
+    return _scoped(Sku.objects.select_related("product"), ctx).order_by("code", "pk")
+
+
+def stock_levels(ctx: Context, *, sku: Any = None, hub: Any = None) -> QuerySet:
+    """The caller's stock rows (with SKU, product and hub loaded), by SKU code then hub."""
+    qs = _scoped(Stock.objects.select_related("sku__product", "hub"), ctx)
+    if sku is not None:
+        qs = qs.filter(sku_id=_pk(sku, "sku"))
+    if hub is not None:
+        qs = qs.filter(hub_id=_pk(hub, "hub"))
+    return qs.order_by("sku__code", "hub__legal_name", "pk")
+
+
+def get_stock(ctx: Context, stock_id: int) -> Stock:
+    """One of the caller's stock rows; NotFound for another org's."""
+    found = stock_levels(ctx).filter(pk=stock_id).first()
+    if found is None:
+        raise NotFound(_("Stock not found."))
+    return found
+
+
+def stock_for(ctx: Context, sku: Any, hub: Any) -> StockLevel:
+    """The level of one of the caller's SKUs at one hub (zeros if it has never been stocked)."""
+    sku_obj = _merchant_sku(ctx, sku)
+    hub_id = _pk(hub, "hub")
+    row = (
+        Stock.objects.filter(sku_id=sku_obj.pk, hub_id=hub_id)
+        .values_list("on_hand", "reserved")
+        .first()
+    )
+    on_hand, reserved = row or (0, 0)
+    return StockLevel(sku_obj.pk, hub_id, on_hand, reserved)
+
+
+def available_for_skus(sku_ids: Iterable[int], *, hub: Any = None) -> dict[int, int]:
+    """Units available per SKU id, summed over hubs (or at one hub); one query, no scope.
+
+    For the storefront's "in stock" labels: counts only, which any visitor may see.
+    """
+    ids = list(sku_ids)
+    if not ids:
+        return {}
+    qs = Stock.objects.filter(sku_id__in=ids)
+    if hub is not None:
+        qs = qs.filter(hub_id=_pk(hub, "hub"))
+    totals = dict(
+        qs.values("sku_id")
+        .annotate(available=Sum(F("on_hand") - F("reserved")))
+        .values_list("sku_id", "available")
+    )
+    return {sku_id: int(totals.get(sku_id) or 0) for sku_id in ids}
+
+
+def movements(
+    ctx: Context, *, sku: Any = None, hub: Any = None, stock: Any = None, reason: str | None = None
+) -> QuerySet:
+    """The caller's stock movements, newest first."""
+    qs = _scoped(StockMovement.objects.select_related("stock__sku", "stock__hub"), ctx)
+    if stock is not None:
+        qs = qs.filter(stock_id=_pk(stock, "stock"))
+    if sku is not None:
+        qs = qs.filter(stock__sku_id=_pk(sku, "sku"))
+    if hub is not None:
+        qs = qs.filter(stock__hub_id=_pk(hub, "hub"))
+    if reason:
+        qs = qs.filter(reason=reason)
+    return qs.order_by("-at", "-pk")
+
+
+def reservations(
+    ctx: Context, *, sku: Any = None, hub: Any = None, status: str | None = None
+) -> QuerySet:
+    """Holds on the caller's stock, newest first (read-only: holds are made by checkout and
+    campaigns)."""
+    qs = _scoped(Reservation.objects.select_related("stock__sku", "stock__hub"), ctx)
+    if sku is not None:
+        qs = qs.filter(stock__sku_id=_pk(sku, "sku"))
+    if hub is not None:
+        qs = qs.filter(stock__hub_id=_pk(hub, "hub"))
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-pk")
+
+
+def get_reservation(key: str) -> Reservation | None:
+    """A reservation by key, for the calling service (unscoped, like the holds themselves)."""
+    return Reservation.objects.select_related("stock").filter(key=key).first()
