@@ -1,0 +1,510 @@
+"""Clearing many cross-border orders at once: ``clear_batch(ctx, messages) -> BatchResult``.
+
+The per-call path (``declarations.file_document`` → ``declare`` → the sandbox's receipts) costs
+dozens of queries per order. A platform that files a day's orders in bulk, and the clearance
+benchmark, go through this module instead: one transaction per batch that
+
+1. parses and validates every message (XML or parsed), refusing a bad one with every element
+   path, exactly as ``file_document`` would (the order's other documents are still filed);
+2. loads the facts of the whole batch in a handful of queries (tariff lines, registered
+   enterprises, verified buyers, the buyers' quota rows *locked* in primary-key order, and the
+   30-day history of consignees per ID number and ID numbers per address);
+3. runs the pure rules per declaration (``declarations.evaluate``: matching, tax, risk) and the
+   sandbox customs' decision (``gateways.sandbox_answers``), keeping quota and history running
+   in memory so the 10th order of a buyer in one batch sees the first nine;
+4. writes declarations, documents, receipts and quota reservations with ``bulk_create``, the
+   quota rows with one ``bulk_update`` and one audit entry for the batch.
+
+Decisions are those of the per-call path (tested side by side). What differs: a batch takes only
+orders not filed before (an orderNo already on file is refused with ``already_filed``), the
+receipts are written at once instead of by a delayed task, and the audit log gets one entry
+per batch rather than one per step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils.translation import gettext_lazy as _
+
+from ehub.catalog.tariff import line_rates
+from ehub.core import audit, clock, events
+from ehub.core.context import Context
+from ehub.core.errors import PermissionDenied
+from ehub.core.ids import new_public_id
+from ehub.core.money import Money
+from ehub.customs import declarations as D
+from ehub.customs.domain import documents as d
+from ehub.customs.domain.limits import BEIJING, limits_on
+from ehub.customs.domain.risk import shipped_screen
+from ehub.customs.domain.validation import validate
+from ehub.customs.domain.xmlcodec import MessageFormatError, to_xml
+from ehub.customs.gateways import sandbox_answers
+from ehub.customs.models import (
+    BuyerQuota,
+    CustomsDocument,
+    Declaration,
+    DocumentKind,
+    Enterprise,
+    QuotaReservation,
+    QuotaStatus,
+    Receipt,
+)
+
+CNY = "CNY"
+
+
+@dataclass(frozen=True)
+class RefusedDocument:
+    """A message (or one record of it) the batch did not file, and why."""
+
+    index: int  # position in the batch
+    root: str  # e.g. CEB311Message ("" when unreadable)
+    order_no: str
+    errors: tuple[dict[str, str], ...]  # {"path", "code", "message"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one order of the batch."""
+
+    order_no: str
+    declaration: str  # public id
+    status: str  # "" documents incomplete, else the last returnStatus
+    lane: str
+    reasons: tuple[str, ...]  # mismatch codes (why it was rejected)
+
+
+@dataclass
+class BatchResult:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    refused: list[RefusedDocument] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes.values() if o.status == status)
+
+    @property
+    def declared(self) -> int:
+        return sum(1 for o in self.outcomes.values() if o.status)
+
+    @property
+    def released(self) -> int:
+        return self.count("800")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("100")
+
+    @property
+    def waiting(self) -> int:
+        """Orders whose documents are not all in (nothing declared yet)."""
+        return self.count("")
+
+
+class _MemoScreen:
+    """The restricted-party screen, remembering each name's answer: in a batch the same buyer,
+    consignee and seller names come back again and again, and fuzzy matching is the costliest
+    rule."""
+
+    def __init__(self) -> None:
+        self._screen = shipped_screen()
+        self._seen: dict[str, Any] = {}
+
+    def hit(self, name: str):
+        try:
+            return self._seen[name]
+        except KeyError:
+            found = self._seen[name] = self._screen.hit(name)
+            return found
+
+
+@dataclass
+class _Order:
+    order_no: str
+    docs: dict[str, tuple[Any, str, str]] = field(
+        default_factory=dict
+    )  # kind → (record, xml, guid)
+
+
+def _issues(errors) -> tuple[dict[str, str], ...]:
+    return tuple(i.as_dict() for i in errors)
+
+
+def _collect(messages: Sequence[d.Message | bytes | str], result: BatchResult):
+    """Parse and validate; group the valid records by orderNo (first appearance first)."""
+    orders: dict[str, _Order] = {}
+    for index, message in enumerate(messages):
+        try:
+            parsed, xml = D._parse(message)
+        except MessageFormatError as exc:
+            result.refused.append(RefusedDocument(index, "", "", _issues(exc.issues)))
+            continue
+        issues = validate(parsed)
+        order_no = ""
+        records = list(getattr(parsed, parsed.BODY, None) or [])
+        if records and parsed.ROOT in D.FILEABLE:
+            order_no = D._head(D.FILEABLE[parsed.ROOT], records[0]).orderNo or ""
+        if parsed.ROOT not in D.FILEABLE:
+            issues = [
+                d.Issue(
+                    parsed.ROOT,
+                    "not_fileable",
+                    str(_("Only orders, payments, waybills and inventory lists can be filed.")),
+                )
+            ]
+        if issues:
+            result.refused.append(RefusedDocument(index, parsed.ROOT, order_no, _issues(issues)))
+            continue
+        kind = D.FILEABLE[parsed.ROOT]
+        for record in parsed.records:
+            head = D._head(kind, record)
+            entry = orders.setdefault(head.orderNo, _Order(head.orderNo))
+            entry.docs[kind] = (record, xml, head.guid)
+    return orders
+
+
+def _window_history(indexes: set[str], addresses: set[str], since):
+    consignees: dict[str, set[str]] = {}
+    ids: dict[str, set[str]] = {}
+    recent = Declaration.objects.filter(created_at__gte=since)
+    for index, consignee in (
+        recent.filter(buyer_id_index__in=indexes).values_list("buyer_id_index", "consignee")
+    ).distinct():
+        consignees.setdefault(index, set()).add(consignee)
+    for address, index in (
+        recent.filter(address_index__in=addresses).values_list("address_index", "buyer_id_index")
+    ).distinct():
+        ids.setdefault(address, set()).add(index)
+    return consignees, ids
+
+
+def _lock_quotas(indexes: set[str], year: int, now) -> dict[str, BuyerQuota]:
+    """The buyers' quota rows for ``year``, created if missing and locked in pk order (two
+    batches sharing buyers then wait for each other instead of deadlocking)."""
+    if not indexes:
+        return {}
+    BuyerQuota.objects.bulk_create(
+        [BuyerQuota(id_index=i, year=year, updated_at=now) for i in sorted(indexes)],
+        ignore_conflicts=True,
+    )
+    rows = (
+        BuyerQuota.objects.select_for_update()
+        .filter(id_index__in=indexes, year=year)
+        .order_by("pk")
+    )
+    return {row.id_index: row for row in rows}
+
+
+def _fields(record: Any) -> Any:
+    """``declarations._plain(dataclasses.asdict(record))`` without asdict's deep copies (the
+    same JSON, a quarter of the time: it ran once per document)."""
+    if dataclasses.is_dataclass(record):
+        out = {}
+        for f in dataclasses.fields(record):
+            value = getattr(record, f.name)
+            if f.name in D._PERSONAL and isinstance(value, str):
+                out[f.name] = D.mask_id(value)
+            else:
+                out[f.name] = _fields(value)
+        return out
+    if isinstance(record, list | tuple):
+        return [_fields(v) for v in record]
+    if isinstance(record, Decimal):
+        return format(record, "f")
+    return record
+
+
+def _save_quotas(quotas: Sequence[BuyerQuota]) -> None:
+    """One executemany UPDATE of the changed quota rows (``bulk_update`` builds a CASE per
+    column and was the slowest statement of a batch). The rows are locked by this transaction."""
+    if not quotas:
+        return
+    table = connection.ops.quote_name(BuyerQuota._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            # Only the quoted table name is interpolated; values are parameters.
+            f"UPDATE {table} SET used = %s, reserved = %s, updated_at = %s WHERE id = %s",  # noqa: S608
+            [(q.used, q.reserved, q.updated_at, q.pk) for q in quotas],
+        )
+
+
+def _receipts(decl: Declaration, answers, now) -> tuple[list[Receipt], str]:
+    """One CEB622 message holding every answer of the sandbox customs, kept as receipts."""
+    moment = now.astimezone(BEIJING)
+    stamp = moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
+    invt_no = "2991" + decl.cop_no[-14:]
+    returns = [
+        d.InventoryReturn(
+            guid=str(uuid.uuid4()).upper(),
+            customsCode=D.CUSTOMS_CODE,
+            ebpCode=decl.ebp_code,
+            ebcCode=decl.ebc_code,
+            agentCode=decl.ebp_code,
+            copNo=decl.cop_no,
+            preNo="",
+            invtNo=invt_no,
+            returnStatus=status,
+            returnTime=stamp,
+            returnInfo=info[:1000],
+        )
+        for status, info in answers
+    ]
+    xml = to_xml(d.CEB622Message(guid=returns[0].guid, InventoryReturn=returns)).decode("utf-8")
+    rows = [
+        Receipt(
+            declaration=decl,
+            kind="CEB622",
+            guid=item.guid,
+            return_status=item.returnStatus,
+            return_time=item.returnTime,
+            return_info=item.returnInfo,
+            xml=xml,
+            received_at=now,
+            moved=True,  # a fresh declaration: each answer is further on than the last
+        )
+        for item in returns
+    ]
+    return rows, invt_no
+
+
+def clear_batch(
+    ctx: Context,
+    messages: Sequence[d.Message | bytes | str],
+    *,
+    goods: Mapping[str, D.ListGoods] | None = None,
+) -> BatchResult:
+    """File, declare and clear the orders in ``messages`` for ``ctx.org`` in one transaction."""
+    if ctx.org is None:
+        raise PermissionDenied(_("File documents as an organization."))
+    result = BatchResult()
+    orders = _collect(messages, result)
+    if not orders:
+        return result
+    now = clock.now()
+    day = now.astimezone(BEIJING).date()
+    limit = limits_on(day).annual.amount
+    with transaction.atomic():
+        taken = set(
+            Declaration.objects.filter(filing_org=ctx.org, order_no__in=list(orders)).values_list(
+                "order_no", flat=True
+            )
+        )
+        for order_no in sorted(taken):
+            del orders[order_no]
+            message = _("Order %(no)s is already on file; a batch takes new orders only.") % {
+                "no": order_no
+            }
+            result.refused.append(
+                RefusedDocument(
+                    -1,
+                    "",
+                    order_no,
+                    ({"path": "orderNo", "code": "already_filed", "message": str(message)},),
+                )
+            )
+        complete = [o for o in orders.values() if all(k in o.docs for k in D.NEEDED)]
+        # -- facts of the whole batch, in bulk ---------------------------------------------------
+        item_nos = {
+            line.itemNo or line.itemName
+            for o in complete
+            for line in o.docs[DocumentKind.ORDER][0].OrderList
+        }
+        found_goods = dict(goods) if goods is not None else D._catalog_goods(sorted(item_nos))
+        inventories: dict[str, d.Inventory] = {}
+        decls: dict[str, Declaration] = {}
+        for o in orders.values():
+            public_id = new_public_id("CDL")
+            decl = Declaration(
+                public_id=public_id,
+                cop_no="D" + public_id.split("-", 1)[1].replace("-", ""),
+                filing_org=ctx.org,
+                order_no=o.order_no,
+                created_at=now,
+            )
+            for kind, (record, _xml, _guid) in o.docs.items():
+                D._copy_keys(decl, kind, D._head(kind, record))
+            decls[o.order_no] = decl
+        for o in complete:
+            filed = o.docs.get(DocumentKind.INVENTORY)
+            if filed is not None:
+                inventories[o.order_no] = filed[0]
+                decls[o.order_no].cop_no = filed[0].InventoryHead.copNo or decls[o.order_no].cop_no
+            else:
+                inventories[o.order_no] = D.build_inventory(
+                    decls[o.order_no],
+                    o.docs[DocumentKind.ORDER][0],
+                    o.docs[DocumentKind.WAYBILL][0].LogisticsHead,
+                    found_goods,
+                    now=now,
+                )
+        gcodes = {line.gcode for inv in inventories.values() for line in inv.InventoryList}
+        rates = line_rates("CN", gcodes, day)
+        codes: set[str] = set()
+        for o in complete:
+            head = o.docs[DocumentKind.ORDER][0].OrderHead
+            inv_head = inventories[o.order_no].InventoryHead
+            codes |= {head.ebpCode, head.ebcCode, head.payCode}
+            codes |= {inv_head.logisticsCode, inv_head.agentCode}
+        registered = set(Enterprise.objects.filter(code__in=codes).values_list("code", flat=True))
+        buyers = {decls[o.order_no].buyer_id_index for o in complete}
+        addresses = {decls[o.order_no].address_index for o in complete}
+        from ehub.accounts.models import BuyerProfile
+
+        verified = set(
+            BuyerProfile.objects.filter(id_number_index__in=buyers, id_verified=True).values_list(
+                "id_number_index", flat=True
+            )
+        )
+        consignees, ids = _window_history(buyers, addresses, now - timedelta(days=D.HISTORY_DAYS))
+        quotas = _lock_quotas(buyers, day.year, now)
+        screen = _MemoScreen()
+        # -- the rules, one declaration at a time (pure) ----------------------------------------
+        receipts: list[Receipt] = []
+        reservations: list[QuotaReservation] = []
+        answered: list[tuple[Declaration, str, str]] = []
+        changed: set[str] = set()
+        for o in complete:
+            decl = decls[o.order_no]
+            order = o.docs[DocumentKind.ORDER][0]
+            payment = o.docs[DocumentKind.PAYMENT][0].PaymentHead
+            waybill = o.docs[DocumentKind.WAYBILL][0].LogisticsHead
+            inventory = inventories[o.order_no]
+            index, address = decl.buyer_id_index, decl.address_index
+            quota = quotas[index]
+            seen_consignees = consignees.setdefault(index, set())
+            seen_ids = ids.setdefault(address, set())
+            facts = D.Facts(
+                rates=rates,
+                registered=registered,
+                buyer_verified=index in verified,
+                quota_used=Money(quota.used + quota.reserved, CNY),
+                consignees_for_id=len(seen_consignees | {decl.consignee}),
+                ids_for_address=len(seen_ids | {index}),
+                on=day,
+            )
+            evaluation = D.evaluate(order, payment, waybill, inventory, facts, screen=screen)
+            seen_consignees.add(decl.consignee)
+            seen_ids.add(index)
+            mismatches = [m.as_dict() for m in evaluation.mismatches]
+            amount = evaluation.tax.quota_amount.amount
+            hold = evaluation.clear and amount > 0
+            if hold and quota.used + quota.reserved + amount > limit:
+                # compute_tax already refuses past the limit; this is the backstop.
+                mismatches.append(
+                    {"code": "quota_exceeded", "message": "annual limit", "paths": []}
+                )
+                hold = False
+            answers = sandbox_answers(evaluation, o.order_no)
+            final, info = answers[-1]
+            decl.mismatches = mismatches
+            decl.regime = str(evaluation.tax.regime)
+            decl.tax = D.tax_breakdown(evaluation.tax)
+            decl.dutiable = evaluation.tax.dutiable.amount
+            decl.tax_total = evaluation.tax.tax_total.amount
+            decl.risk_score = evaluation.risk.score
+            decl.lane = str(evaluation.risk.lane)
+            decl.risk_reasons = [r.as_dict() for r in evaluation.risk.reasons]
+            decl.status = final
+            decl.return_info = info
+            decl.declared_at = decl.status_at = now
+            if final == "800":
+                decl.released_at = now
+            if hold:
+                decl.quota_key = f"customs:{decl.cop_no}"
+                released = final == "800"
+                reservations.append(
+                    QuotaReservation(
+                        key=decl.quota_key,
+                        quota=quota,
+                        amount=amount,
+                        status=QuotaStatus.CONFIRMED if released else QuotaStatus.RESERVED,
+                        created_at=now,
+                        confirmed_at=now if released else None,
+                    )
+                )
+                if released:
+                    quota.used += amount
+                else:
+                    quota.reserved += amount
+                quota.updated_at = now
+                changed.add(index)
+            rows, decl.invt_no = _receipts(decl, answers, now)
+            receipts.extend(rows)
+            answered.append((decl, final, info))
+        # -- persist, in bulk -------------------------------------------------------------------
+        Declaration.objects.bulk_create(list(decls.values()), batch_size=500)
+        documents: list[CustomsDocument] = []
+        for o in orders.values():
+            decl = decls[o.order_no]
+            for kind, (record, xml, guid) in o.docs.items():
+                documents.append(
+                    CustomsDocument(
+                        declaration=decl,
+                        kind=kind,
+                        guid=guid,
+                        xml=xml,
+                        fields=_fields(record),
+                        filed_at=now,
+                    )
+                )
+            inventory = inventories.get(o.order_no)
+            if inventory is not None and DocumentKind.INVENTORY not in o.docs:
+                message = D.inventory_message(inventory, D._transfer(decl, inventory))
+                documents.append(
+                    CustomsDocument(
+                        declaration=decl,
+                        kind=DocumentKind.INVENTORY,
+                        guid=inventory.InventoryHead.guid,
+                        xml=to_xml(message).decode("utf-8"),
+                        fields=_fields(inventory),
+                        filed_at=now,
+                    )
+                )
+        CustomsDocument.objects.bulk_create(documents, batch_size=500)
+        for row in receipts:
+            row.declaration_id = row.declaration.pk
+        Receipt.objects.bulk_create(receipts, batch_size=500)
+        QuotaReservation.objects.bulk_create(reservations, batch_size=500)
+        _save_quotas([quotas[i] for i in sorted(changed)])
+        for decl, final, info in answered:
+            name = D.EVENT_OF.get(final)
+            if name and events.subscribers(name):
+                events.publish(
+                    name,
+                    {
+                        "declaration": decl.public_id,
+                        "order_no": decl.order_no,
+                        "filing_org_id": decl.filing_org_id,
+                        "status": final,
+                        "info": info,
+                    },
+                    ctx=ctx,
+                )
+        for decl in decls.values():
+            result.outcomes[decl.order_no] = Outcome(
+                order_no=decl.order_no,
+                declaration=decl.public_id,
+                status=decl.status,
+                lane=decl.lane,
+                reasons=tuple(m["code"] for m in decl.mismatches),
+            )
+        audit.record(
+            ctx,
+            "customs.batch_cleared",
+            after={
+                "orders": len(decls),
+                "declared": result.declared,
+                "released": result.released,
+                "rejected": result.rejected,
+                "waiting": result.waiting,
+                "refused_documents": len(result.refused),
+            },
+        )
+    return result

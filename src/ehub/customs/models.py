@@ -1,0 +1,202 @@
+"""Persistence of the customs engine: buyers' annual CBEC quotas and their reservations.
+
+A buyer is known only by the keyed hash (``core.fields.blind_index``) of their ID number: the
+quota needs equality, never the number itself. One ``BuyerQuota`` row per buyer per calendar
+year (Beijing time) holds ``used`` (released orders) and ``reserved`` (orders between checkout
+and release) in fen. Check constraints keep both non-negative; the annual limit itself is data
+(``customs/data/cbec_limits.csv``), enforced by the conditional update in ``services``.
+
+Each checkout's hold is a ``QuotaReservation`` keyed by the caller's idempotency key, moving
+reserved → confirmed (released by customs) → restored (returned within 30 days), or
+reserved → released (cancelled or rejected).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ehub.core.fields import EncryptedTextField
+
+
+class BuyerQuota(models.Model):
+    id_index = models.CharField(max_length=64)  # blind index of the buyer's ID number
+    year = models.PositiveSmallIntegerField()
+    used = models.BigIntegerField(default=0)  # fen
+    reserved = models.BigIntegerField(default=0)  # fen
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("buyer quota")
+        verbose_name_plural = _("buyer quotas")
+        constraints = [
+            models.UniqueConstraint(fields=["id_index", "year"], name="buyer_quota_unique_year"),
+            models.CheckConstraint(condition=Q(used__gte=0), name="buyer_quota_used_not_negative"),
+            models.CheckConstraint(
+                condition=Q(reserved__gte=0), name="buyer_quota_reserved_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id_index[:8]}…/{self.year}"
+
+
+class QuotaStatus(models.TextChoices):
+    RESERVED = "reserved", _("Reserved")
+    CONFIRMED = "confirmed", _("Confirmed")
+    RELEASED = "released", _("Released")
+    RESTORED = "restored", _("Restored")
+
+
+class QuotaReservation(models.Model):
+    key = models.CharField(max_length=100, unique=True)
+    quota = models.ForeignKey(BuyerQuota, on_delete=models.PROTECT, related_name="reservations")
+    amount = models.BigIntegerField()  # fen
+    status = models.CharField(
+        max_length=16, choices=QuotaStatus.choices, default=QuotaStatus.RESERVED
+    )
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    restored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("quota reservation")
+        verbose_name_plural = _("quota reservations")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="quota_reservation_amount_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+# -- declarations ------------------------------------------------------------------------------
+# One Declaration per cross-border order and filing organization. Its documents keep the XML as
+# filed (encrypted: it names the buyer and their ID number) plus a masked copy of the parsed
+# fields for display; its receipts are every answer customs sent, kept even when they did not
+# move the status (duplicates by guid are dropped, late ones are kept but ignored).
+
+
+class Enterprise(models.Model):
+    """An enterprise registered with customs (platform, seller, payer, carrier, agent)."""
+
+    code = models.CharField(_("customs code"), max_length=18, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    role = models.CharField(_("role"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("registered enterprise")
+        verbose_name_plural = _("registered enterprises")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Lane(models.TextChoices):
+    GREEN = "green", _("Green")
+    AMBER = "amber", _("Amber")
+    RED = "red", _("Red")
+
+
+class Declaration(models.Model):
+    public_id = models.CharField(max_length=32, unique=True)
+    cop_no = models.CharField(max_length=20, unique=True)  # the list's copNo: links receipts
+    filing_org = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="customs_declarations"
+    )
+    order_no = models.CharField(max_length=60)
+    ebp_code = models.CharField(max_length=18, blank=True)
+    ebc_code = models.CharField(max_length=18, blank=True)
+    logistics_no = models.CharField(max_length=60, blank=True)
+    pay_transaction_id = models.CharField(max_length=60, blank=True)
+    buyer_name = models.CharField(max_length=60, blank=True)
+    buyer_id_masked = models.CharField(max_length=60, blank=True)
+    buyer_id_index = models.CharField(max_length=64, blank=True, db_index=True)
+    consignee = models.CharField(max_length=60, blank=True)
+    address_index = models.CharField(max_length=64, blank=True, db_index=True)
+    # "" while documents are being collected; then the latest returnStatus (codes.RETURN_STATUSES).
+    status = models.CharField(max_length=4, blank=True, default="")
+    lane = models.CharField(max_length=8, choices=Lane.choices, blank=True)
+    risk_score = models.IntegerField(default=0)
+    risk_reasons = models.JSONField(default=list, blank=True)
+    mismatches = models.JSONField(default=list, blank=True)
+    regime = models.CharField(max_length=16, blank=True)
+    tax = models.JSONField(default=dict, blank=True)  # breakdown, amounts in fen
+    dutiable = models.BigIntegerField(default=0)  # fen
+    tax_total = models.BigIntegerField(default=0)  # fen
+    quota_key = models.CharField(max_length=100, blank=True)
+    invt_no = models.CharField(max_length=18, blank=True)
+    return_info = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField()
+    declared_at = models.DateTimeField(null=True, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customs declaration")
+        verbose_name_plural = _("customs declarations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["filing_org", "order_no"], name="declaration_unique_order_per_filer"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["lane", "status"], name="declaration_lane_status"),
+            models.Index(fields=["status", "declared_at"], name="declaration_status_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class DocumentKind(models.TextChoices):
+    ORDER = "CEB311", _("Order")
+    PAYMENT = "CEB411", _("Payment")
+    WAYBILL = "CEB511", _("Waybill")
+    INVENTORY = "CEB621", _("Inventory list")
+
+
+class CustomsDocument(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(max_length=6, choices=DocumentKind.choices)
+    guid = models.CharField(max_length=36)
+    xml = EncryptedTextField()  # the message as filed
+    fields = models.JSONField(default=dict)  # the record's fields, personal ID numbers masked
+    filed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("customs document")
+        verbose_name_plural = _("customs documents")
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "kind"], name="customs_document_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.guid}"
+
+
+class Receipt(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="receipts")
+    kind = models.CharField(max_length=6)  # CEB622, CEB312...
+    guid = models.CharField(max_length=36)
+    return_status = models.CharField(max_length=4)
+    return_time = models.CharField(max_length=17)
+    return_info = models.CharField(max_length=1000, blank=True)
+    xml = models.TextField()
+    received_at = models.DateTimeField()
+    moved = models.BooleanField(default=False)  # whether it advanced the declaration's status
+
+    class Meta:
+        verbose_name = _("customs receipt")
+        verbose_name_plural = _("customs receipts")
+        ordering = ["received_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "guid"], name="receipt_unique_guid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.return_status}"

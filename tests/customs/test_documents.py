@@ -1,0 +1,321 @@
+"""CEB documents: the XML codec (envelope, namespace, round trip, malformed input) and
+validation naming the element path of every error."""
+
+from __future__ import annotations
+
+import dataclasses
+import xml.etree.ElementTree as ET
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ehub.core.money import Money
+from ehub.customs.domain import documents as d
+from ehub.customs.domain.limits import limits_on
+from ehub.customs.domain.tax import OrderLine, TaxRates, compute_tax
+from ehub.customs.domain.validation import validate
+from ehub.customs.domain.xmlcodec import MessageFormatError, from_xml, to_xml
+
+from .factories import GUID, ceb311, inventory, payment, replace_head, transfer, waybill
+
+NS = "{http://www.chinaport.gov.cn/ceb}"
+
+
+def paths(issues):
+    return {(issue.path, issue.code) for issue in issues}
+
+
+def test_factory_documents_are_valid_and_their_tax_is_the_engines():
+    assert validate(ceb311()) == []
+    for message in (
+        d.CEB411Message(
+            guid=GUID, version="1.0", Payment=[d.Payment(payment())], BaseTransfer=transfer()
+        ),
+        d.CEB511Message(
+            guid=GUID, version="1.0", Logistics=[d.Logistics(waybill())], BaseTransfer=transfer()
+        ),
+        d.CEB621Message(guid=GUID, version="1.0", Inventory=[inventory()], BaseTransfer=transfer()),
+    ):
+        assert validate(message) == [], message.ROOT
+    # The order's taxTotal is what the tax engine computes for its lines.
+    result = compute_tax(
+        [
+            OrderLine("0811909000", 2, Money(10000, "CNY"), TaxRates(vat=D("0.09"))),
+            OrderLine("2101120000", 4, Money(2500, "CNY"), TaxRates(vat=D("0.13"))),
+        ],
+        limits=limits_on(date(2025, 6, 1)),
+        freight=Money(2000, "CNY"),
+    )
+    assert result.tax_total.to_decimal() == ceb311().Order[0].OrderHead.taxTotal
+
+
+def test_envelope_is_the_gacc_shape():
+    xml = to_xml(ceb311())
+    assert xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<ceb:CEB311Message')
+    assert b'xmlns:ceb="http://www.chinaport.gov.cn/ceb"' in xml
+    assert b"<!-- ds:Signature" in xml
+    root = ET.fromstring(xml)  # noqa: S314 - our own output
+    assert root.tag == NS + "CEB311Message"
+    assert root.attrib == {"guid": GUID, "version": "1.0"}
+    assert [child.tag for child in root if isinstance(child.tag, str)] == [
+        NS + "Order",
+        NS + "BaseTransfer",
+    ]
+    order = root.find(NS + "Order")
+    assert [child.tag.removeprefix(NS) for child in order] == [
+        "OrderHead",
+        "OrderList",
+        "OrderList",
+    ]
+    head = order.find(NS + "OrderHead")
+    names = [child.tag.removeprefix(NS) for child in head]
+    assert names[:6] == ["guid", "appType", "appTime", "appStatus", "orderType", "orderNo"]
+    assert head.find(NS + "acturalPaid").text == "333.15"
+    assert head.find(NS + "note") is None  # empty optional fields are left out
+    transfer_el = root.find(NS + "BaseTransfer")
+    assert [c.tag.removeprefix(NS) for c in transfer_el] == [
+        "copCode",
+        "copName",
+        "dxpMode",
+        "dxpId",
+    ]
+
+
+def test_round_trip_of_the_sample():
+    message = ceb311()
+    assert from_xml(to_xml(message)) == message
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "code"),
+    [
+        (
+            {"acturalPaid": D("333.16")},
+            "CEB311Message/Order[1]/OrderHead/acturalPaid",
+            "actural_paid_mismatch",
+        ),
+        ({"orderNo": ""}, "CEB311Message/Order[1]/OrderHead/orderNo", "required"),
+        ({"orderNo": "X" * 61}, "CEB311Message/Order[1]/OrderHead/orderNo", "max_length"),
+        ({"appTime": "2025-06-01 12:00"}, "CEB311Message/Order[1]/OrderHead/appTime", "format"),
+        ({"appTime": "20250231120000"}, "CEB311Message/Order[1]/OrderHead/appTime", "format"),
+        ({"guid": "not-a-guid"}, "CEB311Message/Order[1]/OrderHead/guid", "format"),
+        ({"currency": "156"}, "CEB311Message/Order[1]/OrderHead/currency", "code_list"),
+        ({"appType": "4"}, "CEB311Message/Order[1]/OrderHead/appType", "code_list"),
+        ({"appStatus": "3"}, "CEB311Message/Order[1]/OrderHead/appStatus", "code_list"),
+        ({"buyerIdType": "9"}, "CEB311Message/Order[1]/OrderHead/buyerIdType", "code_list"),
+        (
+            {"buyerIdNumber": "110105194912310021"},
+            "CEB311Message/Order[1]/OrderHead/buyerIdNumber",
+            "id_number",
+        ),
+        ({"freight": None}, "CEB311Message/Order[1]/OrderHead/freight", "required"),
+        ({"ebpCode": "abc"}, "CEB311Message/Order[1]/OrderHead/ebpCode", "format"),
+    ],
+)
+def test_validation_names_the_element_path(change, path, code):
+    issues = validate(replace_head(ceb311(), **change))
+    assert (path, code) in paths(issues), issues
+    assert all(issue.message for issue in issues)
+
+
+def test_line_rules_and_structure():
+    message = ceb311()
+    order = message.Order[0]
+    lines = [
+        dataclasses.replace(order.OrderList[0], totalPrice=D("199.00"), gnum=1),
+        dataclasses.replace(order.OrderList[1], gnum=3, unit="35"),
+    ]
+    spoiled = dataclasses.replace(
+        message,
+        guid="short",
+        version="2.0",
+        Order=[dataclasses.replace(order, OrderList=lines)],
+        BaseTransfer=dataclasses.replace(transfer(), dxpMode="FTP"),
+    )
+    found = paths(validate(spoiled))
+    assert {
+        ("CEB311Message/@guid", "format"),
+        ("CEB311Message/@version", "format"),
+        ("CEB311Message/Order[1]/OrderList[1]/totalPrice", "total_price_mismatch"),
+        ("CEB311Message/Order[1]/OrderList[2]/gnum", "gnum_sequence"),
+        ("CEB311Message/Order[1]/OrderList[2]/unit", "format"),
+        ("CEB311Message/Order[1]/OrderHead/goodsValue", "goods_value_mismatch"),
+        ("CEB311Message/BaseTransfer/dxpMode", "code_list"),
+    } <= found
+    empty = d.CEB311Message(guid=GUID, version="1.0")
+    assert {
+        ("CEB311Message/Order", "required"),
+        ("CEB311Message/BaseTransfer", "required"),
+    } == paths(validate(empty))
+
+
+def test_receipts_and_tax_bill():
+    receipt = d.CEB622Message(
+        guid=GUID,
+        version="1.0",
+        InventoryReturn=[
+            d.InventoryReturn(
+                guid=GUID,
+                customsCode="2991",
+                ebpCode="3301961234",
+                ebcCode="3301965678",
+                agentCode="3301960001",
+                copNo="INV-0001",
+                invtNo="29912025I000000001",
+                returnStatus="800",
+                returnTime="20250602093000123",
+                returnInfo="放行",
+            )
+        ],
+    )
+    assert validate(receipt) == []
+    assert from_xml(to_xml(receipt)) == receipt
+    bad = dataclasses.replace(
+        receipt,
+        InventoryReturn=[
+            dataclasses.replace(
+                receipt.InventoryReturn[0], returnStatus="42", returnTime="20250602093000"
+            )
+        ],
+    )
+    assert paths(validate(bad)) == {
+        ("CEB622Message/InventoryReturn[1]/returnStatus", "format"),
+        ("CEB622Message/InventoryReturn[1]/returnTime", "format"),
+    }
+    tax = d.CEB816Message(
+        guid=GUID,
+        version="1.0",
+        Tax=[
+            d.Tax(
+                TaxHeadRd=d.TaxHeadRd(
+                    guid=GUID,
+                    returnTime="20250602093000123",
+                    invtNo="29912025I000000001",
+                    taxNo="29912025I000000001-1",
+                    customsTax=D("0"),
+                    valueAddedTax=D("23.16"),
+                    consumptionTax=D("0"),
+                    status="1",
+                    assureCode="3301961234",
+                    ebcCode="3301965678",
+                    logisticsCode="3301969999",
+                    agentCode="3301960001",
+                    customsCode="2991",
+                    orderNo="ORD-1",
+                    logisticsNo="MY123456789CN",
+                ),
+                TaxListRd=[
+                    d.TaxListRd(
+                        gnum=1,
+                        gcode="0811909000",
+                        taxPrice=D("213.33"),
+                        customsTax=D("0"),
+                        valueAddedTax=D("13.44"),
+                        consumptionTax=D("0"),
+                    ),
+                    d.TaxListRd(
+                        gnum=2,
+                        gcode="2101120000",
+                        taxPrice=D("106.67"),
+                        customsTax=D("0"),
+                        valueAddedTax=D("9.71"),
+                        consumptionTax=D("0"),
+                    ),
+                ],
+            )
+        ],
+    )
+    assert paths(validate(tax)) == {
+        ("CEB816Message/Tax[1]/TaxHeadRd/valueAddedTax", "tax_total_mismatch")
+    }
+    assert from_xml(to_xml(tax)) == tax
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "malformed_xml"),
+        (b"<ceb:CEB311Message", "malformed_xml"),
+        (b"not xml at all", "malformed_xml"),
+        (b"<?xml version='1.0'?><a><b></a>", "malformed_xml"),
+        ("<x>\u00e9</x>".encode("latin-1"), "encoding"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
+            "dtd_forbidden",
+        ),
+        (b'<ceb:Foo xmlns:ceb="http://www.chinaport.gov.cn/ceb"/>', "unknown_message"),
+        (b"<CEB311Message/>", "wrong_namespace"),
+    ],
+)
+def test_malformed_input_is_a_clear_error(data, code):
+    with pytest.raises(MessageFormatError) as caught:
+        from_xml(data)
+    assert [issue.code for issue in caught.value.issues] == [code]
+    assert caught.value.detail  # one readable sentence, no traceback
+    assert caught.value.status == 400
+
+
+def test_structure_errors_name_their_path():
+    xml = to_xml(ceb311()).replace(
+        b"<ceb:acturalPaid>333.15</ceb:acturalPaid>",
+        b"<ceb:acturalPaid>lots</ceb:acturalPaid><ceb:bogus>1</ceb:bogus>",
+    )
+    with pytest.raises(MessageFormatError) as caught:
+        from_xml(xml)
+    assert paths(caught.value.issues) == {
+        ("CEB311Message/Order[1]/OrderHead/acturalPaid", "not_a_number"),
+        ("CEB311Message/Order[1]/OrderHead/bogus", "unexpected_element"),
+    }
+
+
+def test_missing_element_parses_then_fails_validation():
+    xml = to_xml(ceb311()).replace(b"<ceb:orderNo>ORD-7K4M-9QX2-HT3P-V6XZ</ceb:orderNo>", b"")
+    message = from_xml(xml)
+    assert paths(validate(message)) == {("CEB311Message/Order[1]/OrderHead/orderNo", "required")}
+
+
+# -- round trip property ---------------------------------------------------------------------
+
+# Text XML 1.0 can carry unchanged: no control characters (\r would become \n), no surrogates.
+xml_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+    max_size=20,
+)
+decimals = st.none() | st.decimals(
+    min_value=D("-1000000"), max_value=D("1000000"), places=3, allow_nan=False
+)
+
+
+def record_strategy(cls):
+    kwargs = {}
+    for spec in dataclasses.fields(cls):
+        kind = spec.metadata.get("kind")
+        if kind in ("text", "attr"):
+            kwargs[spec.name] = xml_text
+        elif kind == "decimal":
+            kwargs[spec.name] = decimals
+        elif kind == "int":
+            kwargs[spec.name] = st.none() | st.integers(0, 10**6)
+        elif kind == "one":
+            kwargs[spec.name] = st.none() | st.deferred(
+                lambda r=spec.metadata["record"]: record_strategy(r)
+            )
+        elif kind == "list":
+            kwargs[spec.name] = st.lists(
+                st.deferred(lambda r=spec.metadata["record"]: record_strategy(r)), max_size=2
+            )
+    return st.builds(cls, **kwargs)
+
+
+messages = st.sampled_from(sorted(d.MESSAGE_TYPES.values(), key=lambda c: c.ROOT)).flatmap(
+    record_strategy
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messages)
+def test_round_trip(message):
+    assert from_xml(to_xml(message)) == message
