@@ -1,4 +1,12 @@
-"""URLs (namespace `campaigns`)."""
+"""Buyers' campaign pages (mounted at /campaigns/, namespace ``campaigns``)."""
+
+from django.urls import path
+
+from . import views
 
 app_name = "campaigns"
-urlpatterns: list = []
+urlpatterns = [
+    path("timezone/", views.set_timezone, name="set_timezone"),
+    path("<slug:slug>/", views.campaign_detail, name="detail"),
+    path("<slug:slug>/live/", views.campaign_live, name="live"),
+]
