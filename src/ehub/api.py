@@ -54,6 +54,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("catalog", "ehub.catalog.api.router"),  # products, SKUs, HS finder, tariff lines
     ("inventory", "ehub.catalog.api_inventory.router"),  # stock per SKU per hub, movements
     ("campaigns", "ehub.campaigns.api.router"),  # campaigns, offers, flash-sale claims
+    ("customs", "ehub.customs.api.router"),  # documents, declarations, receipts
 ]
 
 WWW_AUTHENTICATE = 'Bearer realm="eHub API"'

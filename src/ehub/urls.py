@@ -1,5 +1,7 @@
 """URL map: the storefront at /, one prefix per portal, the REST API at /api/v1/, admin."""
 
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -20,5 +22,10 @@ urlpatterns = [
     path("merchant/campaigns/", include("ehub.campaigns.urls_merchant")),
     path("ops/campaigns/", include("ehub.campaigns.urls_ops")),
     path("campaigns/", include("ehub.campaigns.urls_public")),
+    path("customs/declarations/", include("ehub.customs.urls")),
     path("", include("ehub.web.urls")),
 ]
+
+# Uploaded product images. In production put MEDIA_ROOT behind the web server or object storage;
+# `static()` serves them only when EHUB_DEBUG is on (the demo).
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -122,8 +122,8 @@ def _user(email: str, full_name: str, *, is_staff: bool = False) -> User:
 
 
 @transaction.atomic
-def seed() -> list[DemoLogin]:
-    """Create the demo parties if missing; return the logins to print."""
+def seed(out=print) -> list[DemoLogin]:
+    """Create the demo parties, products and Malaysia Week if missing; return the logins."""
     orgs: dict[str, Organization] = {}
     for key, kind, legal, display, reg, country, status in ORGS:
         org = Organization.objects.filter(kind=kind, legal_name=legal).first()
@@ -158,4 +158,13 @@ def seed() -> list[DemoLogin]:
             profile.id_verified = True
             profile.save()
         logins.append(DemoLogin(email, "Buyer (China)", ""))
+
+    # The contexts' own demo data, lowest first: tariff lines, products with stock, campaigns.
+    from ehub.campaigns import demo as campaigns_demo
+    from ehub.catalog import demo as catalog_demo
+    from ehub.catalog.tariff import load_default_tariff
+
+    load_default_tariff()
+    catalog_demo.seed(orgs)
+    campaigns_demo.seed(out=out)
     return logins

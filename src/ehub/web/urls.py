@@ -1,13 +1,18 @@
-"""Portal URLs: the storefront at /, one prefix per portal."""
+"""Portal URLs: the storefront at / (with /c/, /m/, /p/, /search/), one prefix per portal."""
 
 from django.urls import path
 
-from . import views
+from . import storefront, views
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", storefront.home, name="home"),
+    path("c/<slug:category>/", storefront.category, name="category"),
+    path("m/<str:public_id>/", storefront.merchant, name="merchant_store"),
+    path("p/<str:public_id>/", storefront.product, name="product"),
+    path("search/", storefront.search, name="search"),
+    path("currency/", storefront.set_currency, name="set_currency"),
     path("merchant/", views.merchant, name="merchant"),
     path("merchant/settings/", views.merchant_settings, name="merchant_settings"),
     path(

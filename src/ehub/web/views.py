@@ -1,5 +1,7 @@
 """Portal pages: one landing page per portal, operations' merchant approval, merchant settings.
 
+The storefront's pages are in ``web.storefront``.
+
 Views stay thin: the rules are in ``accounts.domain`` and ``accounts.services``.
 """
 
@@ -30,12 +32,6 @@ def _page(request, items):
 # ---------------------------------------------------------------------------------------------
 # Landing pages
 # ---------------------------------------------------------------------------------------------
-
-
-@require_GET
-@portal_required(Portal.STOREFRONT)
-def home(request):
-    return render(request, "web/home.html", {"portal": Portal.STOREFRONT})
 
 
 @require_GET

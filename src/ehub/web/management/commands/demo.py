@@ -24,7 +24,7 @@ class Command(BaseCommand):
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         self._seed_fx()
-        logins = demo.seed()
+        logins = demo.seed(out=self.stdout.write)
         self._print_logins(logins, opts["bind"])
         if opts["seed_only"]:
             return
