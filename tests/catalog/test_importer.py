@@ -163,3 +163,32 @@ def test_not_utf8_is_reported_on_the_file(merchant_ctx):
     with pytest.raises(ValidationFailed) as exc:
         importer.check(merchant_ctx, "product_ref,title_en\nx,榴莲\n".encode("gb18030"))
     assert exc.value.errors[0].field == "file"
+
+
+def test_export_defuses_spreadsheet_formulas_and_import_restores_them(merchant_ctx, other_ctx):
+    importer.run(merchant_ctx, GOOD)
+    product = Sku.objects.get(code="SC-1").product
+    services.update_product(
+        merchant_ctx,
+        product.public_id,
+        services.ProductInput(
+            translations={
+                t.language: services.domain.Text(t.title, t.description)
+                for t in product.translations.all()
+            },
+            brand='=HYPERLINK("http://evil.example","x")',
+            origin_country=product.origin_country,
+            hs_code=product.hs_code,
+            gcode=product.gcode,
+        ),
+    )
+    exported = importer.export_csv(merchant_ctx)
+    brands = [row["brand"] for row in csv.DictReader(io.StringIO(exported.lstrip("\ufeff")))]
+    assert '\'=HYPERLINK("http://evil.example","x")' in brands
+    assert not any(b.startswith("=") for b in brands)
+
+    report = importer.check(other_ctx, exported.encode("utf-8"))
+    assert report.ok, report.errors
+    importer.run(other_ctx, exported.encode("utf-8"))
+    copied = Product.objects.get(org=other_ctx.org, brand__startswith="=")
+    assert copied.brand == '=HYPERLINK("http://evil.example","x")'

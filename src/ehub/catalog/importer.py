@@ -172,11 +172,13 @@ def read_rows(content: bytes | str) -> tuple[list[tuple[int, dict[str, str]]], l
     text = _decode(content)
     if not text.strip():
         return [], [RowError(1, "file", _("The file is empty."), "empty")]
+    # Only the delimiter is sniffed (from the header); quoting stays Excel's, because a header
+    # without quotes makes the sniffer turn off doubled quotes and break every quoted cell.
     try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
     try:
         header = [h.strip().lower() for h in next(reader)]
         errors = []
@@ -201,7 +203,14 @@ def read_rows(content: bytes | str) -> tuple[list[tuple[int, dict[str, str]]], l
                 )
                 continue
             rows.append(
-                (number, {h: (v or "").strip() for h, v in zip(header, values, strict=False) if h})
+                (
+                    number,
+                    {
+                        h: _restore((v or "").strip())
+                        for h, v in zip(header, values, strict=False)
+                        if h
+                    },
+                )
             )
             if len(rows) > MAX_ROWS:
                 errors.append(
@@ -619,11 +628,28 @@ def export_rows(ctx: Context) -> Iterable[dict[str, str]]:
             yield {column: row.get(column, "") for column in COLUMNS}
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); export
+# prefixes such cells with an apostrophe, which spreadsheets hide and import strips again.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _restore(value: str) -> str:
+    if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def export_csv(ctx: Context) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in export_rows(ctx):
-        writer.writerow(row)
+        writer.writerow({k: _defuse(v) for k, v in row.items()})
     return out.getvalue()
