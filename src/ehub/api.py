@@ -55,6 +55,7 @@ ROUTERS: list[tuple[str, str]] = [
     ("inventory", "ehub.catalog.api_inventory.router"),  # stock per SKU per hub, movements
     ("campaigns", "ehub.campaigns.api.router"),  # campaigns, offers, flash-sale claims
     ("customs", "ehub.customs.api.router"),  # documents, declarations, receipts
+    ("customs/exports", "ehub.customs.api_export.router"),  # Malaysian export declarations (K2)
 ]
 
 WWW_AUTHENTICATE = 'Bearer realm="eHub API"'

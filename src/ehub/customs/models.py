@@ -200,3 +200,91 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.return_status}"
+
+
+# -- Malaysian export declarations (K2-like) ---------------------------------------------------
+# One per consignment leaving Malaysia, owned by the exporting merchant. Amounts in sen (MYR),
+# weights in kg. The rules live in ``customs.domain.export``; ``customs.export`` is the service.
+
+
+class ExportStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    RELEASED = "released", _("Released")
+    REFUSED = "refused", _("Refused")
+
+
+class ExportDeclaration(models.Model):
+    public_id = models.CharField(max_length=32, unique=True)
+    exporter_org = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="export_declarations"
+    )
+    exporter_ssm = models.CharField(_("SSM number"), max_length=12)
+    exporter_name = models.CharField(_("exporter name"), max_length=200)
+    exporter_address = models.CharField(_("exporter address"), max_length=400)
+    consignee_name = models.CharField(_("consignee name"), max_length=200)
+    consignee_address = models.CharField(_("consignee address"), max_length=400)
+    consignee_country = models.CharField(_("consignee country"), max_length=2)
+    declarant = models.CharField(_("declarant"), max_length=200)
+    transport_mode = models.CharField(_("transport mode"), max_length=1)
+    port_of_loading = models.CharField(_("port of loading"), max_length=3)
+    destination_country = models.CharField(_("destination country"), max_length=2)
+    destination_port = models.CharField(_("destination port"), max_length=3)
+    departure_date = models.DateField(_("departure date"))
+    transport_reference = models.CharField(_("airway bill / consignment no."), max_length=40)
+    fob_total = models.BigIntegerField(default=0)  # sen
+    duty_total = models.BigIntegerField(default=0)  # sen
+    net_kg = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    gross_kg = models.DecimalField(max_digits=14, decimal_places=3, default=0)
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.DRAFT
+    )
+    customs_reference = models.CharField(max_length=40, blank=True)
+    reason = models.CharField(max_length=1000, blank=True)  # why customs refused it
+    created_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export declaration")
+        verbose_name_plural = _("export declarations")
+        indexes = [
+            models.Index(fields=["exporter_org", "status"], name="export_decl_org_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(fob_total__gte=0), name="export_decl_fob_nonneg"),
+            models.CheckConstraint(condition=Q(duty_total__gte=0), name="export_decl_duty_nonneg"),
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class ExportDeclarationLine(models.Model):
+    declaration = models.ForeignKey(
+        ExportDeclaration, on_delete=models.CASCADE, related_name="lines"
+    )
+    line_no = models.PositiveSmallIntegerField()
+    hs_code = models.CharField(_("HS code"), max_length=6)
+    tariff_code = models.CharField(_("tariff code"), max_length=10, blank=True)
+    description = models.CharField(_("description"), max_length=300)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=3)
+    unit = models.CharField(_("unit"), max_length=10)
+    fob = models.BigIntegerField(_("FOB value"))  # sen
+    net_kg = models.DecimalField(_("net weight (kg)"), max_digits=14, decimal_places=3)
+    gross_kg = models.DecimalField(_("gross weight (kg)"), max_digits=14, decimal_places=3)
+    origin = models.CharField(_("country of origin"), max_length=2, default="MY")
+    duty_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    duty = models.BigIntegerField(default=0)  # sen
+
+    class Meta:
+        verbose_name = _("export declaration line")
+        verbose_name_plural = _("export declaration lines")
+        ordering = ["line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "line_no"], name="export_line_no"),
+            models.CheckConstraint(condition=Q(fob__gt=0), name="export_line_fob_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}/{self.line_no}"
