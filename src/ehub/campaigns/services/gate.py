@@ -26,6 +26,10 @@ only ever interpolate quoted table names, values always go as parameters (hence 
 
 The hot path is four statements in one transaction and reads no other row: the offer's sale
 window is copied onto the offer row that the caller already holds.
+
+When ``EHUB_REDIS_URL`` is set, ``redis_gate`` answers first: claims it refuses never reach the
+database, claims it admits run the database claim above unchanged (the database stays the
+record), and if the database then refuses or fails the units go back to Redis.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from ehub.core.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 from ..domain import plan_take
 from ..models import BuyerAllowance, Claim, ClaimStatus, Offer, OfferBucket, OfferStatus
+from . import redis_gate
 
 # How long "sold out" and the displayed remaining units may be stale. A sold-out flag only
 # saves refused buyers a transaction; a release clears it at once in this process.
@@ -138,8 +143,46 @@ def claim_offer_units(buyer, offer: Offer, qty: int, *, key: str) -> Claim:
     """
     _check_request(qty, key)
     buyer_id = buyer.pk if hasattr(buyer, "pk") else int(buyer)
-    with _writer_lock():
-        return _claim(buyer_id, offer, qty, key)
+    # Outside the SQLite writer lock: Redis refusals need not queue behind database writes.
+    # Inside a caller's transaction (checkout) Redis only checks: the units are taken from it
+    # when that transaction commits, so a rollback cannot leave them missing there.
+    in_caller_transaction = connection.in_atomic_block
+    verdict = (
+        redis_gate.admit(offer, buyer_id, qty, key, clock.now(), take=not in_caller_transaction)
+        if redis_gate.active()
+        else None
+    )
+    if verdict is None:
+        with _writer_lock():
+            return _claim(buyer_id, offer, qty, key)
+    if not verdict.ok:
+        raise _refusal(verdict.reason, offer)
+    try:
+        with _writer_lock():
+            claim, fresh = _claim_in_record(buyer_id, offer, qty, key, clock.now())
+    except SoldOut:
+        verdict.database_sold_out()
+        raise
+    except LimitReached:
+        verdict.database_limit_reached()
+        raise
+    except BaseException:
+        verdict.give_back()
+        raise
+    if not fresh:
+        # A replay: the database took nothing this time; the key stays known to Redis.
+        verdict.give_back(keep_key=True)
+    elif not verdict.taken:
+        transaction.on_commit(verdict.take_committed)
+    return claim
+
+
+def _refusal(reason: str, offer: Offer) -> ClaimRefused:
+    if reason == "LIMIT":
+        return _limit_reached(offer)
+    if reason == "SOLD_OUT":
+        return SoldOut(_("Not enough units left."), field="qty")
+    return NotOnSale(_("This offer is not on sale now."))
 
 
 def _claim(buyer_id: int, offer: Offer, qty: int, key: str) -> Claim:
@@ -162,7 +205,11 @@ def _claim(buyer_id: int, offer: Offer, qty: int, key: str) -> Claim:
         if existing is not None:
             return existing
         raise refusal
+    return _claim_in_record(buyer_id, offer, qty, key, now)[0]
 
+
+def _claim_in_record(buyer_id: int, offer: Offer, qty: int, key: str, now) -> tuple[Claim, bool]:
+    """The database claim; the flag says whether it is new (False: a replay of ``key``)."""
     if _use_database_function():
         claim_id = _claim_in_database(key, offer, buyer_id, qty, now)
     else:
@@ -171,7 +218,7 @@ def _claim(buyer_id: int, offer: Offer, qty: int, key: str) -> Claim:
         existing = _existing(key, buyer_id, offer, qty)
         if existing is None:  # pragma: no cover - the row was there a moment ago
             raise Conflict(_("Try again."), code="claim_retry")
-        return existing
+        return existing, False
     claim = Claim(
         pk=claim_id,
         key=key,
@@ -183,7 +230,7 @@ def _claim(buyer_id: int, offer: Offer, qty: int, key: str) -> Claim:
     )
     claim._state.adding = False
     claim._state.db = connection.alias
-    return claim
+    return claim, True
 
 
 def _use_database_function() -> bool:
@@ -374,6 +421,8 @@ def release_offer_units(claim_key: str) -> Claim:
             Offer.objects.filter(pk=offer.pk).update(returned_units=F("returned_units") + claim.qty)
     cache.delete(_sold_out_key(claim.offer_id))
     cache.delete(_remaining_key(claim.offer_id))
+    if offer.status == OfferStatus.APPROVED:
+        redis_gate.released(offer.pk, claim.buyer_id, claim.qty)
     claim.status = ClaimStatus.RELEASED
     claim.released_at = now
     return claim
@@ -413,5 +462,7 @@ def remaining_units(offer_ids) -> dict[int, int]:
 
 
 def forget_remaining(offer_id: int) -> None:
+    """The offer was approved or ended: drop what is cached about it (Redis copy included)."""
     cache.delete(_remaining_key(offer_id))
     cache.delete(_sold_out_key(offer_id))
+    redis_gate.forget(offer_id)
