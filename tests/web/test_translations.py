@@ -58,8 +58,8 @@ def test_placeholders_survive_translation(lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_compiled_catalogue_matches_the_source(lang):
     with open(LOCALE / lang / "LC_MESSAGES" / "django.mo", "rb") as f:
-        compiled = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
-    source = {_key(m.id): _key(m.string) for m in entries(po(lang))}
+        compiled = {(m.context, _key(m.id)): _key(m.string) for m in read_mo(f) if m.id}
+    source = {(m.context, _key(m.id)): _key(m.string) for m in entries(po(lang))}
     assert compiled == source, "run `ehub compilemessages` and commit the .mo"
 
 

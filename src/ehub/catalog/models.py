@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ehub.core.money import Money
 
@@ -238,7 +239,7 @@ class Stock(models.Model):
 class MovementReason(models.TextChoices):
     RECEIPT = "receipt", _("Receipt")
     RESERVATION = "reservation", _("Reservation")
-    RELEASE = "release", _("Release")
+    RELEASE = "release", pgettext_lazy("stock movement", "Release")
     SHIPMENT = "shipment", _("Shipment")
     ADJUSTMENT = "adjustment", _("Adjustment")
     RETURN = "return", _("Return")

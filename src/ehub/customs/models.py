@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ehub.core.fields import EncryptedTextField
 
@@ -210,7 +211,7 @@ class Receipt(models.Model):
 class ExportStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
-    RELEASED = "released", _("Released")
+    RELEASED = "released", pgettext_lazy("by customs", "Released")
     REFUSED = "refused", _("Refused")
 
 

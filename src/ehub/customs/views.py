@@ -10,7 +10,9 @@ from django import forms
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ehub.accounts.domain import Portal
 from ehub.core import clock
@@ -25,13 +27,20 @@ from ehub.web.access import context_of, portal_required
 HANDLING_TARGET = timedelta(hours=3)
 TAX_KEYS = ("dutiable", "duty", "consumption_tax", "vat")
 PER_PAGE = 25
+REGIME_LABELS = {
+    "cbec": _("Cross-border e-commerce, within the limits"),
+    "cbec_full": _("Cross-border e-commerce, single item taxed in full"),
+    "refused": _("Refused: cannot clear as cross-border e-commerce"),
+}
 ACTIONS = {
     "release": (declarations.release, _("Release")),
     "inspect": (declarations.inspect, _("Inspect")),
-    "reject": (declarations.reject, _("Reject")),
+    "reject": (declarations.reject, pgettext_lazy("customs decision", "Reject")),
 }
 QUEUE_STATUS_CHOICES = [("", _("Any status"))] + [
-    (code, f"{code} {RETURN_STATUSES[code]}") for code in declarations.QUEUE_STATUSES
+    # format_lazy keeps the label translatable (an f-string would freeze it in English).
+    (code, format_lazy("{} {}", code, RETURN_STATUSES[code]))
+    for code in declarations.QUEUE_STATUSES
 ]
 
 
@@ -198,6 +207,7 @@ def detail(request, public_id: str):
         {
             "portal": Portal.CUSTOMS,
             "decl": decl,
+            "regime_label": REGIME_LABELS.get(decl.regime, decl.regime),
             "status_label": RETURN_STATUSES.get(decl.status, decl.status),
             "comparison": _comparison(decl, docs),
             "order_lines": (docs.get("CEB311") or {}).get("OrderList", []),
