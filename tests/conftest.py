@@ -6,6 +6,8 @@ Kept small and generic; a context's own fixtures live in its tests/<context>/con
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +94,50 @@ def buyer_user(make_user):
 def staff_user(make_user):
     """Platform staff (Django ``is_staff``) without any organization."""
     return make_user("staff@ehub.example", is_staff=True, full_name="Platform Staff")
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser tests: ONE Playwright + Chromium per test process, shared by every browser test (two
+# sync Playwright instances cannot live in one thread). Without Chromium they are skipped with
+# the reason, unless EHUB_REQUIRE_BROWSER=1 (CI), where a missing browser is a failure.
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+MISSING = (
+    "Chromium not found at /usr/bin/chromium: install it (apt-get install chromium) "
+    "or set EHUB_CHROMIUM to run browser tests"
+)
+
+
+def chromium_path() -> str | None:
+    path = os.environ.get("EHUB_CHROMIUM") or DEFAULT_CHROMIUM
+    return path if Path(path).is_file() and os.access(path, os.X_OK) else None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("EHUB_REQUIRE_BROWSER") == "1":
+            pytest.fail(MISSING + " (EHUB_REQUIRE_BROWSER=1 forbids skipping)")
+        pytest.skip(MISSING)
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+    # the ORM calls the browser tests make to set up data.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=path, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()

@@ -34,6 +34,7 @@ from ninja.errors import (
     ValidationError,
     ValidationErrorContext,
 )
+from ninja.parser import Parser
 
 from ehub.accounts.api import CsrfFailed, InvalidToken, api_auth
 from ehub.core.errors import DomainError
@@ -104,6 +105,49 @@ def _validation_message(error: dict[str, Any]) -> str:
 
 def _field_path(loc: Any) -> str:
     return ".".join(str(part) for part in (loc or ()) if part != "") or "body"
+
+
+def _nul_paths(value: Any, path: tuple) -> list[tuple]:
+    """Where a parsed JSON value holds a NUL character (in a key or a string)."""
+    if isinstance(value, str):
+        return [path] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            if "\x00" in str(key):
+                found.append((*path, str(key).replace("\x00", "\\0")))
+            found.extend(_nul_paths(item, (*path, key)))
+        return found
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _nul_paths(item, (*path, i))]
+    return []
+
+
+def _refuse_nul(value: Any, source: str) -> None:
+    # No database stores NUL in text (PostgreSQL refuses it outright), and no trade document
+    # needs it: refuse it at the edge, naming the field, instead of failing deep in a service.
+    paths = _nul_paths(value, (source,))
+    if paths:
+        raise ValidationError(
+            [
+                {"loc": path, "msg": _("NUL characters are not allowed."), "type": "nul_character"}
+                for path in paths
+            ]
+        )
+
+
+class EhubParser(Parser):
+    """ninja's JSON parser, refusing NUL characters in bodies and query strings."""
+
+    def parse_body(self, request: HttpRequest):
+        data = super().parse_body(request)
+        _refuse_nul(data, "body")
+        return data
+
+    def parse_querydict(self, data, list_fields, request: HttpRequest):
+        result = super().parse_querydict(data, list_fields, request)
+        _refuse_nul(result, "query" if data is request.GET else "form")
+        return result
 
 
 class EhubAPI(NinjaAPI):
@@ -188,6 +232,9 @@ class EhubAPI(NinjaAPI):
 
     def _on_http_error(self, request: HttpRequest, exc: HttpError) -> HttpResponse:
         status = exc.status_code
+        if isinstance(exc.__cause__, ValidationError):
+            # ninja wraps any parser error in a 400; a field-level refusal of ours (NUL) is 422.
+            return self._on_validation_error(request, exc.__cause__)
         if isinstance(exc, CsrfFailed):
             return problem_response(
                 request,
@@ -385,6 +432,7 @@ api = EhubAPI(
     description="REST API of eHub, the digital trade hub. Errors are RFC 9457 problem+json; "
     "authenticate with an API token (`Authorization: Bearer …`) or a signed-in session.",
     urls_namespace="api-v1",
+    parser=EhubParser(),
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
     auth=api_auth(),
 )

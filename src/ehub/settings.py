@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "ehub.accounts.middleware.UserLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "ehub.core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "ehub.accounts.middleware.ContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

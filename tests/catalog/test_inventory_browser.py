@@ -7,9 +7,7 @@ import another package's conftest.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -20,34 +18,12 @@ from ehub.core.context import Context
 
 from .inventory_fixtures import *  # noqa: F403
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls below are synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    path = os.environ.get("EHUB_CHROMIUM") or "/usr/bin/chromium"
-    if not (Path(path).is_file() and os.access(path, os.X_OK)):
-        reason = f"Chromium not found at {path}: install it or set EHUB_CHROMIUM"
-        if os.environ.get("EHUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason + " (EHUB_REQUIRE_BROWSER=1 forbids skipping)")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
-def tab(chromium, live_server, transactional_db):
-    context = chromium.new_context(base_url=live_server.url, locale="en-GB")
+def tab(browser, live_server, transactional_db):
+    context = browser.new_context(base_url=live_server.url, locale="en-GB")
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -14,24 +13,6 @@ from ehub.catalog.models import Product
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("EHUB_CHROMIUM") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("EHUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium not found at {CHROMIUM}")
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

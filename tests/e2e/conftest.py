@@ -6,51 +6,9 @@ Without Chromium these tests are skipped with a clear reason, unless EHUB_REQUIR
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse the
-# ORM calls the tests make to set up data.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-MISSING = (
-    "Chromium not found at /usr/bin/chromium: install it (apt-get install chromium) "
-    "or set EHUB_CHROMIUM to run browser tests"
-)
-
-
-def chromium_path() -> str | None:
-    path = os.environ.get("EHUB_CHROMIUM") or DEFAULT_CHROMIUM
-    return path if Path(path).is_file() and os.access(path, os.X_OK) else None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("EHUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(MISSING + " (EHUB_REQUIRE_BROWSER=1 forbids skipping)")
-        pytest.skip(MISSING)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
+# The session-wide ``browser`` fixture lives in tests/conftest.py.
 
 
 @pytest.fixture

@@ -20,11 +20,13 @@ ZONE_CHOICES = [(zone, zone) for zone in domain.TIMEZONES]
 
 
 def aware(value: dt.datetime | None, zone: str) -> dt.datetime | None:
-    """A naive local date-time typed in ``zone`` as an aware instant."""
+    """The wall-clock date-time typed by the user, read in the chosen ``zone``.
+
+    Django's DateTimeField has already attached the *current* time zone to the typed value (with
+    USE_TZ), so its wall-clock fields are what was typed: re-label them with ``zone``.
+    """
     if value is None:
         return None
-    if value.tzinfo is not None:
-        return value
     return value.replace(tzinfo=ZoneInfo(zone))
 
 

@@ -1,0 +1,28 @@
+"""Request guards that apply to every page."""
+
+from __future__ import annotations
+
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
+
+
+class RefuseNulMiddleware:
+    """Answer 400 to a query string or form carrying a NUL character.
+
+    No text column can store NUL (PostgreSQL refuses it), so a view that passes a parameter to a
+    query would fail with a server error. Forms already refuse NUL per field; this covers the
+    views that read ``request.GET`` directly (search, filters). The API refuses NUL itself,
+    naming the field, in problem+json.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/"):
+            for params in (request.GET, request.POST if request.method == "POST" else None):
+                if params is not None and any(
+                    "\x00" in key or any("\x00" in v for v in params.getlist(key)) for key in params
+                ):
+                    return HttpResponseBadRequest(_("NUL characters are not allowed."))
+        return self.get_response(request)
