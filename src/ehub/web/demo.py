@@ -123,7 +123,8 @@ def _user(email: str, full_name: str, *, is_staff: bool = False) -> User:
 
 @transaction.atomic
 def seed(out=print) -> list[DemoLogin]:
-    """Create the demo parties, products and Malaysia Week if missing; return the logins."""
+    """Create the demo parties, products, Malaysia Week and declarations if missing; return the
+    logins."""
     orgs: dict[str, Organization] = {}
     for key, kind, legal, display, reg, country, status in ORGS:
         org = Organization.objects.filter(kind=kind, legal_name=legal).first()
@@ -163,8 +164,12 @@ def seed(out=print) -> list[DemoLogin]:
     from ehub.campaigns import demo as campaigns_demo
     from ehub.catalog import demo as catalog_demo
     from ehub.catalog.tariff import load_default_tariff
+    from ehub.customs import demo as customs_demo
 
     load_default_tariff()
     catalog_demo.seed(orgs)
     campaigns_demo.seed(out=out)
+    declared = customs_demo.seed(orgs["platform"])
+    if declared:
+        out(f"customs demo: {declared} declarations cleared through the sandbox (see /customs/).")
     return logins
