@@ -197,3 +197,15 @@ def test_a_batch_needs_an_organization(world):
 
     with pytest.raises(PermissionDenied):
         batch.clear_batch(Context.system(), [])
+
+
+def test_batch_receipts_are_queued_for_the_filing_platforms_webhook(world):
+    from ehub.customs import webhooks
+    from ehub.customs.models import WebhookDelivery
+
+    endpoint, _secret = webhooks.add_endpoint(world.ctx, "https://platform.example/hooks")
+    orders = [o for o in _orders(12, seed=5, bad_share=0) if o.flaw is None][:3]
+    batch.clear_batch(world.ctx, _messages(orders), goods=synthetic.goods_mapping())
+    receipts = Receipt.objects.filter(declaration__filing_org=world.platform)
+    assert receipts.exists()
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == receipts.count()

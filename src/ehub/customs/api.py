@@ -23,7 +23,7 @@ from ninja.pagination import paginate
 
 from ehub.accounts.api import Page, ctx_of
 from ehub.core.errors import FieldError, NotFound, ValidationFailed
-from ehub.customs import declarations
+from ehub.customs import declarations, webhooks
 from ehub.customs.domain.codes import NAMESPACE, RETURN_STATUSES
 from ehub.customs.domain.documents import MESSAGE_TYPES
 
@@ -162,3 +162,53 @@ def get_declaration(request: HttpRequest, public_id: str):
     if decl.filing_org_id != ctx.org_id:  # customs authorities use the console, not this
         raise NotFound(_("No such declaration."))
     return decl
+
+
+# -- webhooks: receipts pushed to the filer ----------------------------------------------------
+
+
+class WebhookIn(Schema):
+    url: str
+
+
+class WebhookOut(Schema):
+    id: int
+    url: str
+    is_active: bool
+    created_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(
+        description="HMAC-SHA256 key of the eHub-Signature header. Shown only in this answer."
+    )
+
+
+@router.post(
+    "/webhooks",
+    response={201: WebhookCreatedOut},
+    summary="Register a URL that receives this organization's customs receipts, signed",
+)
+def add_webhook(request: HttpRequest, body: WebhookIn):
+    endpoint, secret = webhooks.add_endpoint(ctx_of(request), body.url)
+    return Status(
+        201,
+        {
+            "id": endpoint.pk,
+            "url": endpoint.url,
+            "is_active": endpoint.is_active,
+            "created_at": endpoint.created_at,
+            "secret": secret,
+        },
+    )
+
+
+@router.get("/webhooks", response=list[WebhookOut], summary="This organization's webhook URLs")
+def list_webhooks(request: HttpRequest):
+    return list(webhooks.list_endpoints(ctx_of(request)))
+
+
+@router.delete("/webhooks/{endpoint_id}", response={204: None}, summary="Stop a webhook URL")
+def remove_webhook(request: HttpRequest, endpoint_id: int):
+    webhooks.remove_endpoint(ctx_of(request), endpoint_id)
+    return Status(204, None)

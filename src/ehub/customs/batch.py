@@ -41,6 +41,7 @@ from ehub.core.errors import PermissionDenied
 from ehub.core.ids import new_public_id
 from ehub.core.money import Money
 from ehub.customs import declarations as D
+from ehub.customs import webhooks
 from ehub.customs.domain import documents as d
 from ehub.customs.domain.limits import BEIJING, limits_on
 from ehub.customs.domain.risk import shipped_screen
@@ -471,6 +472,8 @@ def clear_batch(
         for row in receipts:
             row.declaration_id = row.declaration.pk
         Receipt.objects.bulk_create(receipts, batch_size=500)
+        # Filing platforms that registered a webhook hear of every receipt (one query if none).
+        webhooks.enqueue_receipt_deliveries(receipts)
         QuotaReservation.objects.bulk_create(reservations, batch_size=500)
         _save_quotas([quotas[i] for i in sorted(changed)])
         for decl, final, info in answered:

@@ -43,6 +43,7 @@ from ehub.core.errors import Conflict, FieldError, NotFound, PermissionDenied, V
 from ehub.core.fields import blind_index
 from ehub.core.ids import new_public_id
 from ehub.core.money import Money, Rounding
+from ehub.customs import webhooks
 from ehub.customs.domain import documents as d
 from ehub.customs.domain.codes import CNY as CNY_CODE
 from ehub.customs.domain.codes import FINAL_RETURN_STATUSES, status_moves_forward
@@ -723,6 +724,7 @@ def apply_receipt(ctx: Context, receipt: d.Message | bytes | str) -> list[Receip
             )
             if moved:
                 _advance(ctx, decl, item, now)
+        webhooks.enqueue_receipt_deliveries(kept)
     return kept
 
 

@@ -289,3 +289,61 @@ class ExportDeclarationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.declaration_id}/{self.line_no}"
+
+
+# -- Webhooks: receipts pushed to the filing organization ---------------------------------------
+# An endpoint belongs to one organization; each new receipt of that organization's declarations
+# becomes one delivery per active endpoint, retried with backoff (``customs.webhooks``).
+
+
+class WebhookEndpoint(models.Model):
+    org = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="customs_webhooks"
+    )
+    url = models.URLField(max_length=500)
+    secret = EncryptedTextField()  # HMAC key for signatures; shown once, at creation
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.CharField(max_length=36, unique=True)  # the same on every retry
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "receipt"], name="webhook_delivery_once_per_endpoint"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.status}"
