@@ -3,8 +3,6 @@ console has work in every lane. Idempotent: nothing is added once the platform h
 
 from __future__ import annotations
 
-from django.test.utils import override_settings
-
 from ehub.catalog.tariff import line_rates
 from ehub.core import clock
 from ehub.core.context import Context
@@ -32,5 +30,7 @@ def seed(platform_org) -> int:
     orders = synthetic.generate(DEMO_ORDERS, seed=DEMO_SEED, rates=rates, bad_share=DEMO_BAD_SHARE)
     ctx = Context(org=platform_org, roles=frozenset({"owner"}), via="cli")
     messages = [m for order in orders for m in order.messages]
-    with override_settings(EHUB_CUSTOMS_SANDBOX_INSPECTION_RATE=DEMO_INSPECTION_RATE):
-        return clear_batch(ctx, messages, goods=synthetic.goods_mapping()).declared
+    result = clear_batch(
+        ctx, messages, goods=synthetic.goods_mapping(), inspection_rate=DEMO_INSPECTION_RATE
+    )
+    return result.declared

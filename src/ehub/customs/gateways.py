@@ -205,12 +205,13 @@ def sandbox_decide(message_xml: str) -> list[tuple[str, str]]:
     return sandbox_answers(result, head.orderNo)
 
 
-def sandbox_answers(result, order_no: str) -> list[tuple[str, str]]:
-    """The sandbox's answer to one evaluated declaration (pure: shared with ``customs.batch``)."""
+def sandbox_answers(result, order_no: str, *, rate: float | None = None) -> list[tuple[str, str]]:
+    """The sandbox's answer to one evaluated declaration (pure: shared with ``customs.batch``).
+    ``rate`` overrides the inspection rate setting (``inspection_rate()``)."""
     if result.mismatches:
         info = " ".join(f"[{m.code}] {m.message}" for m in result.mismatches)
         return [("100", info[:1000])]
-    if str(result.risk.lane) == "red" or picked_for_inspection(order_no):
+    if str(result.risk.lane) == "red" or picked_for_inspection(order_no, rate):
         return [("120", ""), ("500", "selected for inspection")]
     if str(result.risk.lane) == "amber":
         return [("120", "document check by an officer")]
