@@ -123,6 +123,7 @@ def test_merchant_applies_through_the_page(client, merchant_user, campaign, sku,
     assert offer.promo_price_myr == 8000
     listing = client.get(reverse("campaigns_merchant:index")).content.decode()
     assert offer.public_id in listing
+    assert "limit 2 per buyer" in listing and "RM80.00" in listing
 
 
 def test_staff_approve_on_the_ops_page_and_over_allocation_is_explained(
@@ -132,7 +133,8 @@ def test_staff_approve_on_the_ops_page_and_over_allocation_is_explained(
     Stock.objects.filter(sku=sku).update(reserved=90)  # only 10 available now
     client.force_login(staff_user)
     detail = reverse("campaigns_ops:detail", args=[offer.campaign.public_id])
-    assert offer.public_id in client.get(detail).content.decode()
+    page = client.get(detail).content.decode()
+    assert offer.public_id in page and f"limit {offer.per_buyer_limit} per buyer" in page
     response = client.post(reverse("campaigns_ops:approve", args=[offer.public_id]), follow=True)
     assert "Allocated units" in response.content.decode()
     offer.refresh_from_db()

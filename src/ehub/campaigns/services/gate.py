@@ -278,9 +278,10 @@ def _limit_reached(offer: Offer) -> LimitReached:
 
 
 def _claim_with_statements(key: str, offer: Offer, buyer_id: int, qty: int, now) -> int | None:
-    """Any backend: the same steps as single statements in one transaction."""
+    """Any backend: the same steps as single statements in one transaction (the caller
+    holds ``_writer_lock``)."""
     try:
-        with _writer_lock(), transaction.atomic():
+        with transaction.atomic():
             claim_id = _insert_claim(key, offer.pk, buyer_id, qty, now)
             if claim_id is None:
                 raise _Replay
