@@ -140,6 +140,8 @@ def test_the_sku_page_shows_history_paginated_and_filtered(merchant_client, merc
     assert "delivery 0<" in merchant_client.get(url + "?page=2").content.decode()
     only_holds = merchant_client.get(url + "?reason=reservation").content.decode()
     assert "ORDER-42" in only_holds and "delivery 29" not in only_holds
+    only_adjustments = merchant_client.get(url + "?reason=adjustment").content.decode()
+    assert "?reason=adjustment&amp;page=2" in only_adjustments  # the filter survives paging
 
 
 def test_adjusting_from_the_sku_page(merchant_client, sku, hub):

@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from ehub.accounts.domain import OrgKind, OrgStatus
 from ehub.accounts.models import Organization
+from ehub.accounts.services import scoped
 from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -123,21 +124,17 @@ def _actor_id(ctx: Context) -> int | None:
     return ctx.user.pk if ctx.is_authenticated else None
 
 
-def _validation(field: str, message: str, code: str = "invalid") -> ValidationFailed:
-    return ValidationFailed([FieldError(field, message, code)])
-
-
 def _quantity(operation: Operation, qty: Any, field: str) -> Change:
     try:
         return change_for(operation, qty)
     except InvalidQuantity as exc:
-        raise _validation(field, exc.message, "invalid_quantity") from None
+        raise ValidationFailed.single(field, exc.message, "invalid_quantity") from None
 
 
 def _text(value: str | None, field: str, limit: int) -> str:
     value = (value or "").strip()
     if len(value) > limit:
-        raise _validation(
+        raise ValidationFailed.single(
             field, _("Use at most %(limit)d characters.") % {"limit": limit}, "too_long"
         )
     return value
@@ -145,27 +142,18 @@ def _text(value: str | None, field: str, limit: int) -> str:
 
 def _merchant_sku(ctx: Context, sku: Any, field: str = "sku") -> Sku:
     """The SKU if the caller's organization owns it (system contexts see all); else NotFound."""
-    qs = Sku.objects.filter(pk=_pk(sku, field))
-    if not _is_system(ctx):
-        if ctx.org is None:
-            raise NotFound(_("SKU not found."), field=field)
-        qs = qs.filter(org_id=ctx.org_id)
-    found = qs.only("pk", "org_id", "code").first()
+    found = (
+        _scoped(Sku.objects.filter(pk=_pk(sku, field)), ctx).only("pk", "org_id", "code").first()
+    )
     if found is None:
         raise NotFound(_("SKU not found."), field=field)
     return found
 
 
 def _hub(hub: Any, field: str = "hub") -> Organization:
-    found = (
-        Organization.objects.filter(
-            pk=_pk(hub, field), kind=OrgKind.HUB_OPERATOR, status=OrgStatus.ACTIVE
-        )
-        .only("pk", "kind", "status")
-        .first()
-    )
+    found = hubs().filter(pk=_pk(hub, field)).only("pk", "kind", "status").first()
     if found is None:
-        raise _validation(field, _("Choose an active eFulfilment hub."), "unknown_hub")
+        raise ValidationFailed.single(field, _("Choose an active eFulfilment hub."), "unknown_hub")
     return found
 
 
@@ -213,7 +201,7 @@ def _refused(
     """The refusal, in words, with the level as it is now (zeros when there is no row)."""
     level = _level(stock_pk) if stock_pk is not None else Level()
     reason = refusal(operation, level, change)
-    return _validation(field or reason.field, reason.message, reason.code)
+    return ValidationFailed.single(field or reason.field, reason.message, reason.code)
 
 
 def _record(
@@ -308,7 +296,9 @@ def set_on_hand(
     A count below the reserved units is a ValidationFailed on ``on_hand``.
     """
     if isinstance(on_hand, bool) or not isinstance(on_hand, int) or on_hand < 0:
-        raise _validation("on_hand", _("Enter a whole number of at least 0."), "invalid_quantity")
+        raise ValidationFailed.single(
+            "on_hand", _("Enter a whole number of at least 0."), "invalid_quantity"
+        )
     note = _text(note, "note", NOTE_MAX)
     with transaction.atomic():
         sku_obj = _merchant_sku(ctx, sku)
@@ -321,7 +311,7 @@ def set_on_hand(
         )
         held_on_hand, reserved = current.get()
         if on_hand < reserved:
-            raise _validation(
+            raise ValidationFailed.single(
                 "on_hand",
                 _("Cannot count fewer than the %(reserved)d units reserved.")
                 % {"reserved": reserved},
@@ -380,9 +370,9 @@ def return_to_stock(
 
 def _check_key(key: Any, field: str = "key") -> str:
     if not isinstance(key, str) or not key.strip():
-        raise _validation(field, _("An idempotency key is required."), "required")
+        raise ValidationFailed.single(field, _("An idempotency key is required."), "required")
     if len(key) > KEY_MAX:
-        raise _validation(
+        raise ValidationFailed.single(
             field, _("Use at most %(limit)d characters.") % {"limit": KEY_MAX}, "too_long"
         )
     return key
@@ -392,9 +382,11 @@ def _check_expiry(expires_at: dt.datetime | None) -> dt.datetime | None:
     if expires_at is None:
         return None
     if not isinstance(expires_at, dt.datetime) or expires_at.utcoffset() is None:
-        raise _validation("expires_at", _("Give an aware date and time."), "invalid")
+        raise ValidationFailed.single("expires_at", _("Give an aware date and time."), "invalid")
     if expires_at <= clock.now():
-        raise _validation("expires_at", _("The expiry must be in the future."), "in_past")
+        raise ValidationFailed.single(
+            "expires_at", _("The expiry must be in the future."), "in_past"
+        )
     return expires_at
 
 
@@ -535,7 +527,7 @@ def reserve_many(
     errors: list[FieldError] = []
     items = [line if isinstance(line, ReserveLine) else ReserveLine(*line) for line in lines]
     if not items:
-        raise _validation("lines", _("Give at least one line."), "required")
+        raise ValidationFailed.single("lines", _("Give at least one line."), "required")
     for index, line in enumerate(items):
         try:
             _quantity(Operation.RESERVATION, line.qty, f"lines[{index}].qty")
@@ -622,7 +614,7 @@ def _take_from_hold(
     n = reservation.held if qty is None else qty
     change = _quantity(operation, n, "qty")
     if n > reservation.held:
-        raise _validation(
+        raise ValidationFailed.single(
             "qty",
             _("Only %(held)d still held by this reservation.") % {"held": reservation.held},
             "exceeds_held",
@@ -722,11 +714,7 @@ def expire_reservations(now: dt.datetime | None = None) -> int:
 
 
 def _scoped(qs: QuerySet, ctx: Context) -> QuerySet:
-    if _is_system(ctx):
-        return qs
-    if ctx.org is None:
-        return qs.none()
-    return qs.filter(org_id=ctx.org_id)
+    return qs if _is_system(ctx) else scoped(qs, ctx)
 
 
 def hubs() -> QuerySet:
@@ -740,7 +728,7 @@ def find_hub(public_id: str, field: str = "hub") -> Organization:
     """An active hub by its public id (``ORG-…``); ValidationFailed naming ``field`` otherwise."""
     found = hubs().filter(public_id=(public_id or "").strip().upper()).first()
     if found is None:
-        raise _validation(field, _("Choose an active eFulfilment hub."), "unknown_hub")
+        raise ValidationFailed.single(field, _("Choose an active eFulfilment hub."), "unknown_hub")
     return found
 
 
@@ -836,8 +824,3 @@ def reservations(
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-created_at", "-pk")
-
-
-def get_reservation(key: str) -> Reservation | None:
-    """A reservation by key, for the calling service (unscoped, like the holds themselves)."""
-    return Reservation.objects.select_related("stock").filter(key=key).first()

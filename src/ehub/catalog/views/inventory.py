@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -25,6 +26,7 @@ from ehub.web.access import context_of, portal_required
 
 from ..models import MovementReason
 from ..services import inventory
+from ..services.products import display_title
 
 PAGE_SIZE = 25
 merchant_page = portal_required(Portal.MERCHANT)
@@ -32,9 +34,7 @@ merchant_page = portal_required(Portal.MERCHANT)
 
 def title_of(product, language: str | None = None) -> str:
     """The product title in the active language, else English, else any (prefetched)."""
-    titles = {t.language: t.title for t in product.translations.all()}
-    language = (language or get_language() or "en").lower()
-    return titles.get(language) or titles.get("en") or next(iter(titles.values()), "")
+    return display_title(product, (language or get_language() or "en").lower())
 
 
 class SkuChoice(forms.ModelChoiceField):
@@ -202,6 +202,7 @@ def sku_stock(request, sku_id: int):
         "page_obj": _page(request, history),
         "reasons": MovementReason.choices,
         "reason": reason,
+        "page_query": f"{urlencode({'reason': reason})}&" if reason else "",
         "has_hubs": inventory.hubs().exists(),
         "has_skus": None,
         "action": request.path,

@@ -86,7 +86,7 @@ def product_list(request):
             "filters": filters,
             "page_obj": page,
             "rows": rows,
-            "query": query.urlencode(),
+            "page_query": f"{query.urlencode()}&" if query else "",
         },
     )
 
