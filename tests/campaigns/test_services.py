@@ -247,3 +247,15 @@ def test_demo_skips_without_products_then_seeds_malaysia_week(
     flash = Offer.objects.get(sku__code="RMK-MK-2X1600")
     assert flash.status == OfferStatus.APPROVED and flash.sale_starts_at > clock.now()
     assert demo.seed(out=said.append) == 0  # safe to run again
+
+
+@pytest.mark.django_db
+def test_the_close_sweep_keeps_one_run_waiting():
+    from django_tasks_db.models import DBTaskResult
+
+    from ehub.campaigns.tasks import close_ended_offers_task, schedule_close_sweep
+
+    assert schedule_close_sweep() is True
+    assert schedule_close_sweep() is False  # one is already waiting
+    waiting = DBTaskResult.objects.filter(task_path=close_ended_offers_task.module_path)
+    assert waiting.count() == 1

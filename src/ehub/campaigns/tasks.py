@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django_tasks import task
 
 from ehub.core import clock
 from ehub.core.context import Context
+from ehub.core.tasks import schedule_once
+
+CLOSE_SWEEP_INTERVAL = dt.timedelta(minutes=5)
 
 
 @task()
@@ -25,8 +30,16 @@ def end_offer_task(offer_id: int) -> None:
 
 
 @task()
-def close_ended_offers_task() -> int:
-    """Sweep for offers whose end task was lost or never queued (run it from a scheduler)."""
+def close_ended_offers_task(reschedule: bool = True) -> int:
+    """Sweep for offers whose end task was lost or never queued; then schedule the next sweep."""
     from .services.campaigns import close_ended_offers
 
-    return close_ended_offers(Context.system())
+    closed = close_ended_offers(Context.system())
+    if reschedule:
+        schedule_close_sweep()
+    return closed
+
+
+def schedule_close_sweep(delay: dt.timedelta = CLOSE_SWEEP_INTERVAL) -> bool:
+    """Start the sweep chain unless a sweep is already waiting (``ehub worker`` calls this)."""
+    return schedule_once(close_ended_offers_task, delay)

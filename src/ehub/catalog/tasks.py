@@ -18,8 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
 from django_tasks import task
+
+from ehub.core.tasks import schedule_once
 
 from .services import inventory
 
@@ -39,33 +40,10 @@ def sweep_expired_reservations(reschedule: bool = True) -> int:
     return expired
 
 
-def _sweep_path() -> str:
-    return sweep_expired_reservations.module_path
-
-
 def schedule_expiry_sweep(delay: dt.timedelta = EXPIRY_SWEEP_INTERVAL) -> bool:
     """Enqueue a sweep ``delay`` from now unless one is already waiting; True if enqueued.
 
     The enqueued row joins the caller's transaction (database backend), so a rolled-back hold
     schedules nothing.
     """
-    from django_tasks import task_backends
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    if not isinstance(task_backends[sweep_expired_reservations.backend], DatabaseBackend):
-        # An immediate backend would run the sweep inside this call, and it would schedule
-        # itself again without end; such setups run expire_reservations themselves.
-        return False
-    with transaction.atomic():
-        waiting = DBTaskResult.objects.filter(
-            task_path=_sweep_path(), status=TaskResultStatus.READY
-        ).exists()
-        if waiting:
-            return False
-        # The worker compares run_after with the wall clock, not eHub's (freezable) clock: a
-        # frozen test clock in the past would otherwise make the chain run back-to-back forever.
-        run_after = dt.datetime.now(dt.UTC) + delay
-        sweep_expired_reservations.using(run_after=run_after).enqueue()
-    return True
+    return schedule_once(sweep_expired_reservations, delay)

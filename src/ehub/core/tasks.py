@@ -65,6 +65,33 @@ def enqueue_in_transaction(event: Event, handler_path: str) -> None:
         transaction.on_commit(lambda: deliver_event.enqueue(*args, **kwargs))
 
 
+def schedule_once(periodic_task, delay: dt.timedelta) -> bool:
+    """Enqueue ``periodic_task`` to run ``delay`` from now unless a run is already waiting.
+
+    django-tasks has no scheduler, so periodic jobs keep themselves alive: each run ends by
+    calling this again, and ``ehub worker`` calls it at start-up to (re)start a lost chain.
+    Returns True if it enqueued. The row joins the caller's transaction. Other backends than
+    the database one are left alone: an immediate backend would run the job inside this call
+    and reschedule it forever.
+    """
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    if not _is_database_backend(periodic_task.backend):
+        return False
+    with transaction.atomic():
+        waiting = DBTaskResult.objects.filter(
+            task_path=periodic_task.module_path, status=TaskResultStatus.READY
+        ).exists()
+        if waiting:
+            return False
+        # The worker compares run_after with the wall clock, not eHub's (freezable) clock: a
+        # frozen test clock in the past would otherwise make the chain run back-to-back.
+        run_after = dt.datetime.now(dt.UTC) + delay
+        periodic_task.using(run_after=run_after).enqueue()
+    return True
+
+
 class TaskFailed(RuntimeError):
     """Raised by ``run_pending_tasks(raise_errors=True)`` when a task failed."""
 

@@ -5,7 +5,10 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 
 # Periodic jobs that re-enqueue themselves (django-tasks has no scheduler): each is started
 # here if none is waiting. Dotted paths, so core does not import the contexts.
-PERIODIC_STARTERS = ["ehub.catalog.tasks.schedule_expiry_sweep"]
+PERIODIC_STARTERS = [
+    "ehub.catalog.tasks.schedule_expiry_sweep",
+    "ehub.campaigns.tasks.schedule_close_sweep",
+]
 
 
 class Command(DbWorkerCommand):
