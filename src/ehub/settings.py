@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-BASE_DIR = Path(os.environ.get("EHUB_HOME", Path.cwd())).resolve()
+BASE_DIR = Path.cwd().resolve()  # var/ lives where eHub is started (EHUB_VAR_DIR moves it)
 VAR_DIR = Path(os.environ.get("EHUB_VAR_DIR", BASE_DIR / "var")).resolve()
 
 
@@ -203,7 +203,7 @@ DEFAULT_FROM_EMAIL = os.environ.get("EHUB_DEFAULT_FROM_EMAIL", "eHub <noreply@eh
 
 # Security. With EHUB_DEBUG off, `ehub check --deploy` reports nothing.
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag instead
+CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers), not the cookie
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -216,7 +216,6 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("EHUB_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SILENCED_SYSTEM_CHECKS: list[str] = []
 
 # `ehub serve`
 EHUB_WEB_WORKERS = int(os.environ.get("EHUB_WEB_WORKERS", "2"))

@@ -9,6 +9,7 @@ from ehub.accounts.domain import (
     InvalidNumber,
     OrgKind,
     Portal,
+    home_portal,
     may_enter,
     normalize_cn_resident_id,
     normalize_registration_number,
@@ -83,3 +84,10 @@ def test_portal_access_by_org_kind():
     assert not may_enter(Portal.CUSTOMS, OrgKind.MERCHANT)
     assert not may_enter(Portal.HUB, None)
     assert may_enter(Portal.STOREFRONT, None)
+
+
+def test_home_portal_is_the_one_reserved_for_the_org_kind():
+    assert home_portal(OrgKind.MERCHANT) == Portal.MERCHANT
+    assert home_portal(OrgKind.CUSTOMS_AUTHORITY) == Portal.CUSTOMS
+    assert home_portal(OrgKind.PLATFORM) == Portal.OPS
+    assert home_portal(OrgKind.PAYMENT_PROVIDER) is None

@@ -34,7 +34,6 @@ from ehub.core.errors import NotFound
 from ehub.core.ids import InvalidPublicId, normalize_public_id
 
 from . import services
-from .domain import portals_for
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -191,10 +190,7 @@ def me(request: HttpRequest):
     ctx = ctx_of(request)
     scoped = is_org_scoped(request)
     members = services.memberships_visible_to(ctx, org_scoped=scoped)
-    if scoped:
-        portals = portals_for({ctx.org.kind} if ctx.org is not None else set())
-    else:
-        portals = services.portals_of(ctx)
+    portals = services.portals_of(ctx, org_scoped=scoped)
     user = ctx.user if ctx.is_authenticated else None
     return {
         "user": None

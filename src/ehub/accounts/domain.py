@@ -12,7 +12,6 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_exc
 from stdnum.cn import ric, uscc
-from stdnum.my import nric
 
 
 class OrgKind(models.TextChoices):
@@ -62,6 +61,11 @@ PORTAL_ORG_KINDS: dict[str, frozenset[str] | None] = {
 def portals_for(org_kinds: set[str] | frozenset[str]) -> list[str]:
     """The portals a user belonging to orgs of these kinds may enter, in navigation order."""
     return [p for p, kinds in PORTAL_ORG_KINDS.items() if kinds is None or kinds & set(org_kinds)]
+
+
+def home_portal(org_kind: str) -> str | None:
+    """The portal reserved for organizations of this kind (None when only public ones)."""
+    return next((p for p, kinds in PORTAL_ORG_KINDS.items() if kinds and org_kind in kinds), None)
 
 
 def may_enter(portal: str, org_kind: str | None) -> bool:
@@ -122,10 +126,3 @@ def normalize_cn_resident_id(number: str) -> str:
     if len(compact) != 18:
         raise InvalidNumber("id_number", _("Not a valid 18-digit resident ID number."))
     return compact
-
-
-def normalize_my_nric(number: str) -> str:
-    try:
-        return nric.validate(number)
-    except stdnum_exc.ValidationError as exc:
-        raise InvalidNumber("id_number", _("Not a valid MyKad (NRIC) number.")) from exc

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 
 from . import services
@@ -47,7 +46,4 @@ class ContextMiddleware:
         )
         response = self.get_response(request)
         response.setdefault("X-Request-ID", request_id)
-        lang = translation.get_language()
-        if lang:
-            response.setdefault("Content-Language", lang)
         return response

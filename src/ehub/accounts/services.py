@@ -92,7 +92,10 @@ def context_for_token(token: ApiToken, request_id: str = "") -> Context:
     )
 
 
-def portals_of(ctx: Context) -> list[str]:
+def portals_of(ctx: Context, *, org_scoped: bool = False) -> list[str]:
+    """The portals the caller may enter; an ``org_scoped`` credential only its org's."""
+    if org_scoped:
+        return portals_for({ctx.org.kind} if ctx.org is not None else set())
     kinds = {o.kind for o in orgs_of(ctx.user)} if ctx.is_authenticated else set()
     if ctx.is_authenticated and ctx.user.is_staff:
         kinds.add(OrgKind.PLATFORM)

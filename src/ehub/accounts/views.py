@@ -21,7 +21,7 @@ from ehub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from ehub.core.fields import mask
 
 from . import services
-from .domain import PORTAL_ORG_KINDS
+from .domain import home_portal
 from .forms import (
     BuyerIdentityForm,
     BuyerSignupForm,
@@ -191,7 +191,7 @@ def switch_org(request):
     messages.info(request, _("You are now working for %(org)s.") % {"org": org.name})
     # Land on the new org's own portal: going back to the previous org's portal would switch
     # straight back to the previous org.
-    portal = next((p for p, kinds in PORTAL_ORG_KINDS.items() if kinds and org.kind in kinds), None)
+    portal = home_portal(org.kind)
     return redirect(reverse(f"web:{portal}") if portal else safe_next(request))
 
 
