@@ -57,6 +57,12 @@ ROUTERS: list[tuple[str, str]] = [
     ("campaigns", "ehub.campaigns.api.router"),  # campaigns, offers, flash-sale claims
     ("customs", "ehub.customs.api.router"),  # documents, declarations, receipts
     ("customs/exports", "ehub.customs.api_export.router"),  # Malaysian export declarations (K2)
+    ("ledger", "ehub.ledger.api.router"),  # accounts and balances (platform staff)
+    ("payments", "ehub.payments.api.router"),  # payment intents, refunds, balances, payouts
+    ("carts", "ehub.orders.api.carts_router"),  # carts and checkout
+    ("orders", "ehub.orders.api.router"),  # orders, confirm receipt, refund requests
+    ("fulfillment", "ehub.fulfillment.api.router"),  # ASNs, shipments, parcels, tracking
+    ("academy", "ehub.academy.api.router"),  # courses, enrolments, certificates
 ]
 
 WWW_AUTHENTICATE = 'Bearer realm="eHub API"'

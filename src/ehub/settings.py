@@ -229,3 +229,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("EHUB_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- ledger settings (owned by ehub.ledger) ---
+# --- end ledger settings ---
+
+# --- payments settings (owned by ehub.payments) ---
+# --- end payments settings ---
+
+# --- orders settings (owned by ehub.orders) ---
+# --- end orders settings ---
+
+# --- fulfillment settings (owned by ehub.fulfillment) ---
+# --- end fulfillment settings ---
+
+# --- academy settings (owned by ehub.academy) ---
+# --- end academy settings ---

@@ -23,6 +23,18 @@ urlpatterns = [
     path("ops/campaigns/", include("ehub.campaigns.urls_ops")),
     path("campaigns/", include("ehub.campaigns.urls_public")),
     path("customs/declarations/", include("ehub.customs.urls")),
+    path("pay/", include("ehub.payments.urls_provider")),  # sandbox wallet's hosted page
+    path("payments/", include("ehub.payments.urls")),  # provider webhooks, return pages
+    path("merchant/finance/", include("ehub.payments.urls_merchant")),
+    path("ops/finance/", include("ehub.payments.urls_ops")),
+    path("cart/", include("ehub.orders.urls_cart")),  # cart and checkout
+    path("orders/", include("ehub.orders.urls")),  # buyer's orders
+    path("merchant/orders/", include("ehub.orders.urls_merchant")),
+    path("ops/orders/", include("ehub.orders.urls_ops")),
+    path("hub/", include("ehub.fulfillment.urls")),  # hub portal (dashboard at /hub/)
+    path("merchant/inbound/", include("ehub.fulfillment.urls_merchant")),
+    path("track/", include("ehub.fulfillment.urls_public")),
+    path("academy/", include("ehub.academy.urls")),  # academy portal and /academy/verify/<code>
     path("", include("ehub.web.urls")),
 ]
 

@@ -1,0 +1,5 @@
+"""Academy API: courses, enrolments, certificates."""
+
+from ninja import Router
+
+router = Router()

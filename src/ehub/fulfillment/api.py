@@ -1,0 +1,5 @@
+"""Fulfilment API: ASNs, shipments, parcels, tracking."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,7 @@
+"""Merchant inbound (ASN) pages."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "inbound"
+
+urlpatterns: list = []

@@ -1,0 +1,7 @@
+"""Public tracking page by waybill number."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "tracking"
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Ledger API: accounts and balances, for platform staff."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,7 @@
+"""Cart and checkout pages."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "cart"
+
+urlpatterns: list = []

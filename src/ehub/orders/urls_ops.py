@@ -1,0 +1,7 @@
+"""Platform staff order pages."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "orders_ops"
+
+urlpatterns: list = []
