@@ -7,20 +7,10 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from ehub.core.errors import ValidationFailed
+from ehub.core.forms import add_service_errors  # noqa: F401  (re-exported for views)
 
 from .domain import InvalidNumber, normalize_cn_resident_id, normalize_registration_number
 from .models import User
-
-
-def add_service_errors(form: forms.Form, exc: ValidationFailed) -> None:
-    """Show each FieldError next to the field it names (or above the form if no such field)."""
-    errors = exc.errors
-    if not errors:
-        form.add_error(None, forms.ValidationError(exc.detail, code=exc.code))
-    for err in errors:
-        field = err.field if err.field in form.fields else None
-        form.add_error(field, forms.ValidationError(str(err.message), code=err.code or "invalid"))
 
 
 class LoginForm(AuthenticationForm):

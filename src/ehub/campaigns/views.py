@@ -23,8 +23,8 @@ from ehub.accounts.domain import Portal
 from ehub.catalog.services.storefront import CURRENCY_SESSION_KEY, display_currency
 from ehub.core import clock
 from ehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ehub.core.forms import add_service_errors
 from ehub.web.access import context_of, portal_required
-from ehub.web.forms import add_service_errors
 
 from . import domain, services
 from .forms import CampaignForm, OfferForm, RejectForm, local_input

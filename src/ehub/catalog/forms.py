@@ -1,14 +1,12 @@
 """Forms of the merchant catalog pages. They only shape input: the rules live in
 ``catalog.domain`` and are applied by ``catalog.services.products``, whose field errors are
-shown inline through ``show_service_errors`` (service field names → form field names).
+shown inline through ``add_service_errors`` (service field names → form field names).
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-
-from ehub.core.errors import DomainError
 
 from . import domain
 from .models import ProductStatus
@@ -197,20 +195,3 @@ class ProductFilterForm(forms.Form):
         required=False,
         choices=[("", _("All")), *ProductStatus.choices],
     )
-
-
-def show_service_errors(form: forms.Form, exc: DomainError) -> None:
-    """Put each FieldError next to its field (mapped by ``form.FIELD_OF``), others on top."""
-    errors = exc.errors
-    if not errors:
-        form.add_error(None, forms.ValidationError(str(exc.detail), code=exc.code))
-        return
-    mapping = getattr(form, "FIELD_OF", {})
-    for error in errors:
-        name = mapping.get(error.field, error.field)
-        if name not in form.fields:
-            name = None
-        message = str(error.message)
-        if name is None and error.field not in ("", None):
-            message = f"{error.field}: {message}"
-        form.add_error(name, forms.ValidationError(message, code=error.code or "invalid"))

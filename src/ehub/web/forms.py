@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ehub.accounts.forms import add_service_errors
+from ehub.core.forms import add_service_errors
 
 __all__ = ["TokenForm", "add_service_errors"]
 

@@ -39,12 +39,23 @@ def check_database(alias: str = DEFAULT_DB_ALIAS) -> None:
         cursor.fetchone()
 
 
+# Aliases whose migrations were seen complete. The code of a running process cannot gain
+# migrations, and applied ones are not unapplied under it, so once complete a probe need not
+# load the whole migration graph again (that costs tens of milliseconds per probe).
+_migrated: set[str] = set()
+
+
 def pending_migrations(alias: str = DEFAULT_DB_ALIAS) -> list[str]:
     """Migrations not yet applied, as ``app.name`` labels (empty when up to date)."""
+    if alias in _migrated:
+        return []
     connection = connections[alias]
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    return [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+    pending = [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+    if not pending:
+        _migrated.add(alias)
+    return pending
 
 
 @csrf_exempt

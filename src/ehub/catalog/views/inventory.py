@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from ehub.accounts.domain import Portal
-from ehub.accounts.forms import add_service_errors
 from ehub.core.errors import FieldError, ValidationFailed
+from ehub.core.forms import add_service_errors
 from ehub.web.access import context_of, portal_required
 
 from ..models import MovementReason

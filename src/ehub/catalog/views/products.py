@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ehub.accounts.domain import Portal
 from ehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ehub.core.forms import add_service_errors
 from ehub.web.access import context_of, portal_required
 
 from .. import domain, hs, importer
@@ -29,7 +30,6 @@ from ..forms import (
     ProductFilterForm,
     ProductForm,
     SkuForm,
-    show_service_errors,
 )
 from ..models import ProductStatus
 from ..services import products as services
@@ -136,7 +136,7 @@ def product_create(request):
                 raise ValidationFailed(errors)
             product = _guard(services.create_product, ctx, _product_input(form), skus)
         except ValidationFailed as exc:
-            show_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The product is saved as a draft."))
             return redirect("catalog:edit", public_id=product.public_id)
@@ -202,7 +202,7 @@ def product_edit(request, public_id: str):
             try:
                 _guard(services.update_product, ctx, public_id, _product_input(form))
             except ValidationFailed as exc:
-                show_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("catalog:edit", public_id=view.product.public_id)
@@ -224,7 +224,7 @@ def product_status(request, public_id: str, action: str):
         view = _guard(services.product_view, ctx, public_id)
         form = ProductForm(data=_initial(view))
         form.is_valid()
-        show_service_errors(form, exc)
+        add_service_errors(form, exc)
         messages.error(request, _("The product cannot be published yet; see below."))
         return _edit_page(request, view, form, status=422)
     except Conflict as exc:
@@ -267,7 +267,7 @@ def sku_add(request, public_id: str):
         try:
             _guard(services.add_sku, ctx, public_id, _sku_input(form))
         except ValidationFailed as exc:
-            show_service_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("SKU added."))
             return redirect(reverse("catalog:edit", args=[public_id]) + "#skus")
@@ -286,7 +286,7 @@ def sku_edit(request, public_id: str, code: str):
             try:
                 _guard(services.update_sku, ctx, public_id, code, _sku_input(form))
             except ValidationFailed as exc:
-                show_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("SKU saved."))
                 return redirect(reverse("catalog:edit", args=[public_id]) + "#skus")
@@ -332,7 +332,7 @@ def image_add(request, public_id: str):
                     form.cleaned_data["alt_text"],
                 )
             except ValidationFailed as exc:
-                show_service_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("Image added."))
                 return redirect(reverse("catalog:edit", args=[public_id]) + "#images")
@@ -431,7 +431,7 @@ def import_page(request):
             try:
                 report = _guard(importer.check, ctx, content)
             except ValidationFailed as exc:
-                show_service_errors(form, exc)
+                add_service_errors(form, exc)
                 status = 422
             else:
                 if report.ok and len(content) <= MAX_IMPORT_IN_SESSION:

@@ -1,0 +1,29 @@
+"""Showing a service's field errors on a Django form, so pages and the API name the same fields."""
+
+from __future__ import annotations
+
+from django import forms
+
+from ehub.core.errors import DomainError
+
+
+def add_service_errors(form: forms.Form, exc: DomainError) -> None:
+    """Put each FieldError next to its field, the rest above the form.
+
+    A form whose field names differ from the service's may map them with a ``FIELD_OF`` dict
+    (service field → form field). An error naming a field the form does not have is shown above
+    the form, prefixed with that name so the reader still knows what it is about.
+    """
+    errors = exc.errors
+    if not errors:
+        form.add_error(None, forms.ValidationError(str(exc.detail), code=exc.code))
+        return
+    mapping = getattr(form, "FIELD_OF", {})
+    for error in errors:
+        name = mapping.get(error.field, error.field)
+        if name not in form.fields:
+            name = None
+        message = str(error.message)
+        if name is None and error.field:
+            message = f"{error.field}: {message}"
+        form.add_error(name, forms.ValidationError(message, code=error.code or "invalid"))
