@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "ehub.core.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "ehub.accounts.middleware.ContextMiddleware",
+    "ehub.core.middleware.DomainErrorPagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

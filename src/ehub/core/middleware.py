@@ -26,3 +26,33 @@ class RefuseNulMiddleware:
                 ):
                     return HttpResponseBadRequest(_("NUL characters are not allowed."))
         return self.get_response(request)
+
+
+class DomainErrorPagesMiddleware:
+    """Turn a service's NotFound / PermissionDenied escaping a page view into a 404 / 403 page.
+
+    Services say "not yours" with ``NotFound`` (so another organization's object looks like no
+    object at all) and "not allowed" with ``PermissionDenied``. Views may let these escape
+    instead of converting them by hand. The API maps them to problem+json itself and is left
+    alone here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+        from django.http import Http404
+
+        from ehub.core.errors import NotFound, PermissionDenied
+
+        if request.path.startswith("/api/"):
+            return None
+        if isinstance(exception, NotFound):
+            raise Http404(str(exception.detail)) from exception
+        if isinstance(exception, PermissionDenied):
+            raise DjangoPermissionDenied(str(exception.detail)) from exception
+        return None
