@@ -1,0 +1,40 @@
+"""eHub's payment endpoints outside the portals: provider webhooks and the buyer's return page."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from ehub.core.errors import NotFound
+from ehub.core.problem import problem_response
+from ehub.web.access import context_of
+
+from . import services
+from .webhooks import receive
+
+
+@csrf_exempt  # the provider authenticates with its HMAC signature, not a session
+@require_POST
+def webhook(request, provider: str):
+    status, answer = receive(provider, request.headers, request.body)
+    if status >= 400:
+        return problem_response(
+            request, status, code=answer.get("code"), detail=answer.get("detail")
+        )
+    return HttpResponse(json.dumps(answer), content_type="application/json", status=status)
+
+
+@require_GET
+def returned(request, public_id: str):
+    """Where the wallet sends the buyer back: the payment's state, then the shop's page."""
+    try:
+        intent = services.get_intent(context_of(request), public_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    if intent.return_url and intent.status not in ("created", "authorized"):
+        return redirect(intent.return_url)
+    return render(request, "payments/returned.html", {"intent": intent})

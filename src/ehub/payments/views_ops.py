@@ -1,0 +1,92 @@
+"""Platform finance pages (``/ops/finance/``): payout batches, running one, the bank file."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from ehub.accounts.domain import Portal
+from ehub.core.errors import NotFound, PermissionDenied
+from ehub.web.access import context_of, portal_required
+
+from . import domain, payouts
+
+ops_page = portal_required(Portal.OPS)
+
+
+def _guard(call, *args):
+    try:
+        return call(*args)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(str(exc)) from exc
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+@require_GET
+@ops_page
+def batches(request):
+    ctx = context_of(request)
+    page = Paginator(_guard(payouts.batches, ctx), 25).get_page(request.GET.get("page"))
+    from ehub.ledger.services import balance
+
+    figures = {}
+    for label, code in (
+        (_("In escrow (CNY, pending)"), domain.ESCROW),
+        (_("Customs tax payable (CNY)"), domain.CUSTOMS_TAX),
+        (_("Commission earned (MYR)"), domain.COMMISSION),
+    ):
+        try:
+            b = balance(code)
+            amount = b.pending_credit if code == domain.ESCROW else b.credit_balance
+            figures[label] = b.money(amount)
+        except NotFound:
+            figures[label] = None
+    return render(
+        request,
+        "payments/ops_batches.html",
+        {
+            "portal": Portal.OPS,
+            "page_obj": page,
+            "figures": figures,
+            "minimum": payouts.payout_minimum(),
+        },
+    )
+
+
+@require_POST
+@ops_page
+def run_batch(request):
+    batch = _guard(payouts.run_payout_batch, context_of(request))
+    messages.success(
+        request,
+        _("Payout batch %(id)s: %(count)d payouts.")
+        % {"id": batch.public_id, "count": batch.count},
+    )
+    return redirect("payments_ops:batch", public_id=batch.public_id)
+
+
+@require_GET
+@ops_page
+def batch_detail(request, public_id: str):
+    batch = _guard(payouts.batch_of, context_of(request), public_id)
+    rows = list(batch.payouts.select_related("merchant_org").order_by("pk"))
+    return render(
+        request, "payments/ops_batch.html", {"portal": Portal.OPS, "batch": batch, "rows": rows}
+    )
+
+
+@require_GET
+@ops_page
+def batch_csv(request, public_id: str):
+    ctx = context_of(request)
+    batch = _guard(payouts.batch_of, ctx, public_id)
+    body = _guard(payouts.payout_csv, ctx, batch)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="payouts-{batch.run_on}.csv"'
+    return response
