@@ -1,7 +1,13 @@
-"""Merchant inbound (ASN) pages."""
+"""Merchant inbound (ASN) pages at /merchant/inbound/ (namespace ``inbound``)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "inbound"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.merchant_asns, name="list"),
+    path("<str:public_id>/", views.merchant_asn, name="detail"),
+    path("<str:public_id>/cartons.pdf", views.merchant_cartons, name="cartons"),
+]
