@@ -222,6 +222,12 @@ if not DEBUG:
 EHUB_WEB_WORKERS = int(os.environ.get("EHUB_WEB_WORKERS", "2"))
 EHUB_BIND = os.environ.get("EHUB_BIND", "127.0.0.1:8000")
 
+# --- customs settings (owned by ehub.customs) ---
+# Customs webhook endpoints may resolve to private, loopback, link-local or reserved addresses
+# only when this is on (a developer's own receiver); off in production (SSRF).
+EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE = env_bool("EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
+# --- end customs settings ---
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -235,13 +241,50 @@ LOGGING = {
 # --- end ledger settings ---
 
 # --- payments settings (owned by ehub.payments) ---
+# The sandbox wallet's webhook secret (HMAC-SHA256). Required outside debug if the sandbox is
+# used; the demo/test default below exists only with EHUB_DEBUG on.
+EHUB_PAYMENTS_SANDBOX_SECRET = os.environ.get("EHUB_PAYMENTS_SANDBOX_SECRET", "") or (
+    "whsec_sandbox_demo_only_0123456789abcdef" if DEBUG else ""  # noqa: S105
+)
+# Where the sandbox wallet POSTs its callbacks (e.g. http://127.0.0.1:8000); empty: it hands
+# the same signed bytes to the webhook handler in-process.
+EHUB_PAYMENTS_WEBHOOK_BASE_URL = os.environ.get("EHUB_PAYMENTS_WEBHOOK_BASE_URL", "")
+EHUB_PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = int(
+    os.environ.get("EHUB_PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", "300")
+)
+EHUB_PAYMENTS_COMMISSION_RATE = os.environ.get("EHUB_PAYMENTS_COMMISSION_RATE", "0.05")
+EHUB_PAYOUT_MINIMUM = os.environ.get("EHUB_PAYOUT_MINIMUM", "50.00")  # MYR
+EHUB_PAYOUT_INTERVAL_HOURS = int(os.environ.get("EHUB_PAYOUT_INTERVAL_HOURS", "24"))
 # --- end payments settings ---
 
 # --- orders settings (owned by ehub.orders) ---
+# Minutes a checkout quote keeps its FX rate; minutes an unpaid order holds stock and quota.
+EHUB_QUOTE_MINUTES = int(os.environ.get("EHUB_QUOTE_MINUTES", "15"))
+EHUB_ORDER_PAYMENT_MINUTES = int(os.environ.get("EHUB_ORDER_PAYMENT_MINUTES", "30"))
+# Days after delivery before an order completes without the buyer confirming receipt.
+EHUB_AUTO_CONFIRM_DAYS = int(os.environ.get("EHUB_AUTO_CONFIRM_DAYS", "10"))
+# Days after customs release during which a return refunds the tax and restores the quota.
+EHUB_RETURN_DAYS = int(os.environ.get("EHUB_RETURN_DAYS", "30"))
+# Customs codes eHub declares with: the platform (ebp) and the payment company (pay).
+EHUB_ORDERS_EBP_CODE = os.environ.get("EHUB_ORDERS_EBP_CODE", "3301961234")
+EHUB_ORDERS_EBP_NAME = os.environ.get("EHUB_ORDERS_EBP_NAME", "eHub Platform")
+EHUB_ORDERS_PAY_CODE = os.environ.get("EHUB_ORDERS_PAY_CODE", "31222699S7")
+EHUB_ORDERS_PAY_NAME = os.environ.get("EHUB_ORDERS_PAY_NAME", "eHub Sandbox Wallet")
+# Freight when the fulfillment engine cannot quote (sen, MYR): first kg, each further kg.
+EHUB_ORDERS_FLAT_FREIGHT_FIRST_KG = int(os.environ.get("EHUB_ORDERS_FLAT_FREIGHT_FIRST_KG", "1500"))
+EHUB_ORDERS_FLAT_FREIGHT_NEXT_KG = int(os.environ.get("EHUB_ORDERS_FLAT_FREIGHT_NEXT_KG", "800"))
 # --- end orders settings ---
 
 # --- fulfillment settings (owned by ehub.fulfillment) ---
+# The hub's local time zone (dashboard "today", inbound due dates).
+EHUB_HUB_TIMEZONE = os.environ.get("EHUB_HUB_TIMEZONE", "Asia/Kuala_Lumpur")
+# The hub's phone printed as the sender's on bookings and labels.
+EHUB_HUB_PHONE = os.environ.get("EHUB_HUB_PHONE", "+60 3-8787 0000")
+# IATA airline prefix of master air waybills on manifests (232 = Malaysia Airlines).
+EHUB_MAWB_AIRLINE_PREFIX = os.environ.get("EHUB_MAWB_AIRLINE_PREFIX", "232")
 # --- end fulfillment settings ---
 
 # --- academy settings (owned by ehub.academy) ---
+# Base URL printed in certificates' QR codes when no request gives one (e.g. https://ehub.example).
+EHUB_PUBLIC_URL = os.environ.get("EHUB_PUBLIC_URL", "")
 # --- end academy settings ---

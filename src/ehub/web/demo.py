@@ -165,9 +165,15 @@ def seed(out=print) -> list[DemoLogin]:
     from ehub.catalog import demo as catalog_demo
     from ehub.catalog.tariff import load_default_tariff
     from ehub.customs import demo as customs_demo
+    from ehub.fulfillment import demo as hub_demo
+    from ehub.ledger import demo as ledger_demo
+    from ehub.payments import demo as payments_demo
 
     load_default_tariff()
     catalog_demo.seed(orgs)
+    ledger_demo.seed(orgs, out=out)
+    payments_demo.seed(orgs, out=out)
+    hub_demo.seed(orgs, out=out)
     campaigns_demo.seed(out=out)
     declared = customs_demo.seed(orgs["platform"])
     if declared:

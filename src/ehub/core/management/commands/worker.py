@@ -8,6 +8,8 @@ from django_tasks_db.management.commands.db_worker import Command as DbWorkerCom
 PERIODIC_STARTERS = [
     "ehub.catalog.tasks.schedule_expiry_sweep",
     "ehub.campaigns.tasks.schedule_close_sweep",
+    "ehub.payments.tasks.schedule_payout_sweep",
+    "ehub.ledger.tasks.schedule_expiry_sweep",
 ]
 
 
