@@ -209,3 +209,33 @@ def test_batch_receipts_are_queued_for_the_filing_platforms_webhook(world):
     receipts = Receipt.objects.filter(declaration__filing_org=world.platform)
     assert receipts.exists()
     assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == receipts.count()
+
+
+HEARD: list = []
+
+
+def hear(event):
+    HEARD.append((event.name, event.payload["declaration"], event.payload["status"]))
+
+
+def test_batch_decisions_reach_subscribers_as_events(world):
+    from ehub.core import events
+    from ehub.core.tasks import run_pending_tasks
+
+    path = "tests.customs.test_batch.hear"
+    for name in ("customs.released", "customs.rejected", "customs.inspection"):
+        events.subscribe(name, path)
+    try:
+        orders = _orders(30, seed=5)
+        result = batch.clear_batch(world.ctx, _messages(orders), goods=synthetic.goods_mapping())
+        HEARD.clear()
+        run_pending_tasks(raise_errors=True)
+    finally:
+        for name in ("customs.released", "customs.rejected", "customs.inspection"):
+            events.unsubscribe(name, path)
+    expected = {
+        (declarations.EVENT_OF[o.status], o.declaration, o.status)
+        for o in result.outcomes.values()
+        if o.status in declarations.EVENT_OF
+    }
+    assert expected and set(HEARD) == expected and len(HEARD) == len(expected)

@@ -99,6 +99,11 @@ def test_officer_decides_with_a_reason(customs_world, red_declaration):
     red_declaration.refresh_from_db()
     assert red_declaration.status == "800"
     assert AuditEntry.objects.filter(action="customs.officer_released").exists()
+    # The release is billed (CEB816) and the bill shows on the timeline with the list receipts.
+    assert red_declaration.receipts.filter(kind="CEB816").count() == 1
+    body = client.get(url).content.decode()
+    assert 'data-kind="CEB816"' in body and "Tax bill" in body
+    assert 'data-kind="CEB622"' in body and "valueAddedTax" in body
 
 
 def test_decision_form_needs_csrf(customs_world, red_declaration):

@@ -103,7 +103,7 @@ def test_a_missing_field_and_malformed_xml_are_refused_precisely(customs_world):
 
 def test_receipts_are_rejected_when_the_consignee_differs(customs_world):
     w = customs_world
-    order, payment, waybill = three()
+    order, payment, _waybill = three()
     waybill = ceb511(orderNo=f.order().OrderHead.orderNo, consignee="王芳")
     decl, gateway = file_all(w.ctx, (order, payment, waybill))
     assert "consignee" in {m["code"] for m in decl.mismatches} or any(
@@ -169,7 +169,8 @@ def test_officer_actions_need_a_customs_officer_and_a_reason(customs_world):
     assert decl.status == "500"
     decl = declarations.release(w.officer_ctx, decl, "contents match the list")
     assert decl.status == "800"
-    assert decl.receipts.last().return_info == "contents match the list"
+    assert decl.receipts.filter(kind="CEB622").last().return_info == "contents match the list"
+    assert decl.receipts.last().kind == "CEB816"  # the release is billed
     actions = set(AuditEntry.objects.values_list("action", flat=True))
     assert {"customs.officer_inspected", "customs.officer_released"} <= actions
     with pytest.raises(DeclarationStateConflict):
@@ -232,8 +233,62 @@ def _declared_through_sandbox(w, settings, messages, rate="0"):
 
 def test_sandbox_releases_a_green_declaration(customs_world, settings):
     decl = _declared_through_sandbox(customs_world, settings, three())
-    assert list(decl.receipts.values_list("return_status", flat=True)) == ["120", "399", "800"]
+    receipts = decl.receipts.filter(kind="CEB622").values_list("return_status", flat=True)
+    assert list(receipts) == ["120", "399", "800"]
     assert decl.status == "800"
+
+
+def test_sandbox_answers_each_document_and_sends_the_tax_bill_after_release(
+    customs_world, settings
+):
+    decl = _declared_through_sandbox(customs_world, settings, three())
+    by_kind: dict[str, list[str]] = {}
+    for kind, status in decl.receipts.values_list("kind", "return_status"):
+        by_kind.setdefault(kind, []).append(status)
+    assert by_kind == {
+        "CEB312": ["2", "120"],
+        "CEB412": ["2", "120"],
+        "CEB512": ["2", "120"],
+        "CEB622": ["120", "399", "800"],
+        "CEB816": ["1"],
+    }
+    assert decl.status == "800"  # document receipts never move the list's status
+    bill = from_xml(decl.receipts.get(kind="CEB816").xml.encode())
+    assert validate(bill) == []
+    head = bill.Tax[0].TaxHeadRd
+    assert head.invtNo == decl.invt_no and head.orderNo == decl.order_no
+    assert head.valueAddedTax == D("23.15") and head.customsTax == D("0.00")
+    assert [line.gcode for line in bill.Tax[0].TaxListRd] == [
+        line["gcode"] for line in decl.tax["lines"]
+    ]
+    # The same receipts again change nothing.
+    for receipt in list(decl.receipts.all()):
+        assert declarations.apply_receipt(customs_world.ctx, receipt.xml) == []
+    assert decl.receipts.count() == 10
+
+
+def test_sandbox_refuses_a_document_of_an_unregistered_enterprise(customs_world, settings):
+    from ehub.core.tasks import run_pending_tasks
+
+    settings.EHUB_CUSTOMS_GATEWAY = "sandbox"
+    settings.EHUB_CUSTOMS_SANDBOX_DELAY_SECONDS = "0"
+    (decl,) = declarations.file_document(
+        customs_world.ctx, ceb411(payCode="9999999999"), declare_when_complete=False
+    )
+    run_pending_tasks(raise_errors=True)
+    statuses = list(decl.receipts.values_list("kind", "return_status", "return_info"))
+    assert statuses[0][:2] == ("CEB412", "2")
+    assert statuses[1][:2] == ("CEB412", "100") and "9999999999" in statuses[1][2]
+    decl.refresh_from_db()
+    assert decl.status == ""
+
+
+def test_a_document_receipt_for_an_unknown_order_names_the_key(customs_world):
+    head = f.ceb311().Order[0].OrderHead
+    message = declarations.document_receipt_message("CEB311", head, "120")
+    with pytest.raises(NotFound) as missing:
+        declarations.apply_receipt(customs_world.ctx, to_xml(message))
+    assert missing.value.field == "orderNo"
 
 
 def test_sandbox_inspects_red_and_random_picks(customs_world, settings):
@@ -264,3 +319,79 @@ def test_the_sandbox_waits_for_an_officer_on_amber(customs_world, settings):
 def test_gateway_default_is_the_sandbox(settings):
     settings.EHUB_CUSTOMS_GATEWAY = None
     assert isinstance(gateways.get_gateway(), gateways.SandboxChinaCustoms)
+
+
+# -- a quota the filer already holds (orders reserved it at checkout) ------------------------
+
+
+def _file_with_key(w, messages, key):
+    from ehub.customs.gateways import RecordingGateway
+
+    from .decl_support import GOODS
+
+    for message in messages:
+        touched = declarations.file_document(
+            w.ctx, message, quota_key=key, declare_when_complete=False
+        )
+    return declarations.declare(w.ctx, touched[0], goods=GOODS, gateway=RecordingGateway())
+
+
+def _hold(w, amount=32000, key="order:ORD-7K4M-9QX2-HT3P-V6XZ", id_number=None):
+    from ehub.core.money import Money
+    from ehub.customs import services
+
+    order = f.ceb311().Order[0].OrderHead
+    return services.reserve_quota(
+        w.ctx, id_number or order.buyerIdNumber, Money(amount, "CNY"), key
+    )
+
+
+def test_an_adopted_quota_key_is_not_reserved_twice_and_is_confirmed_on_release(customs_world):
+    w = customs_world
+    held = _hold(w)
+    decl = _file_with_key(w, three(), held.key)
+    assert decl.quota_key == held.key and decl.status == "3" and decl.mismatches == []
+    assert QuotaReservation.objects.count() == 1  # no second reservation
+    quota = BuyerQuota.objects.get()
+    assert (quota.reserved, quota.used) == (32000, 0)
+    decl = answer(decl, "120", "399", "800")
+    held.refresh_from_db()
+    quota.refresh_from_db()
+    assert held.status == "confirmed" and (quota.reserved, quota.used) == (0, 32000)
+
+
+def test_an_adopted_quota_key_is_released_on_rejection(customs_world):
+    w = customs_world
+    held = _hold(w)
+    decl = _file_with_key(w, three(), held.key)
+    answer(decl, "100", info="no")
+    held.refresh_from_db()
+    assert held.status == "released" and BuyerQuota.objects.get().reserved == 0
+
+
+def test_the_held_amount_is_not_counted_against_the_buyer_twice(customs_world):
+    # The buyer holds 25,000 of the 26,000 annual limit for this very order: declaring it must
+    # not see 25,000 used + this order's value, which would refuse it.
+    w = customs_world
+    held = _hold(w, amount=2_500_000)
+    decl = _file_with_key(w, three(), held.key)
+    assert decl.mismatches == [] and QuotaReservation.objects.count() == 1
+
+
+def test_a_quota_key_must_name_a_held_reservation_of_the_buyer(customs_world):
+    w = customs_world
+    order, payment, _waybill = three()
+    with pytest.raises(ValidationFailed) as missing:
+        declarations.file_document(w.ctx, order, quota_key="order:nope")
+    assert missing.value.errors[0].field == "quota_key"
+    other = _hold(w, key="order:other-buyer", id_number="310101199001011234")
+    with pytest.raises(ValidationFailed) as foreign:
+        declarations.file_document(w.ctx, order, quota_key=other.key)
+    assert foreign.value.errors[0].field == "quota_key"
+    assert not Declaration.objects.exists()  # nothing half-written
+    from ehub.customs import services
+
+    services.release_quota(w.ctx, other.key)
+    with pytest.raises(ValidationFailed) as released:
+        declarations.file_document(w.ctx, payment, quota_key=other.key)
+    assert released.value.errors[0].code == "not_held"

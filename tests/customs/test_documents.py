@@ -19,6 +19,7 @@ from ehub.customs.domain.tax import OrderLine, TaxRates, compute_tax
 from ehub.customs.domain.validation import validate
 from ehub.customs.domain.xmlcodec import MessageFormatError, from_xml, to_xml
 
+from . import factories as f
 from .factories import GUID, ceb311, inventory, payment, replace_head, transfer, waybill
 
 NS = "{http://www.chinaport.gov.cn/ceb}"
@@ -319,3 +320,86 @@ messages = st.sampled_from(sorted(d.MESSAGE_TYPES.values(), key=lambda c: c.ROOT
 @given(messages)
 def test_round_trip(message):
     assert from_xml(to_xml(message)) == message
+
+
+def _receipt_time():
+    return "20250602093000123"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        d.CEB312Message(
+            guid=GUID,
+            OrderReturn=[
+                d.OrderReturn(
+                    guid=GUID,
+                    ebpCode="3301961234",
+                    ebcCode="3301965678",
+                    orderNo="ORD-1",
+                    returnStatus="120",
+                    returnTime=_receipt_time(),
+                    returnInfo="入库成功",
+                )
+            ],
+        ),
+        d.CEB412Message(
+            guid=GUID,
+            PaymentReturn=[
+                d.PaymentReturn(
+                    guid=GUID,
+                    payCode="31222699S7",
+                    payTransactionId="2025060200001",
+                    returnStatus="-1",
+                    returnTime=_receipt_time(),
+                    returnInfo="payer & <id> mismatch",
+                )
+            ],
+        ),
+        d.CEB512Message(
+            guid=GUID,
+            LogisticsReturn=[
+                d.LogisticsReturn(
+                    guid=GUID,
+                    logisticsCode="3301969999",
+                    logisticsNo="MY123456789CN",
+                    returnStatus="2",
+                    returnTime=_receipt_time(),
+                )
+            ],
+        ),
+    ],
+    ids=["CEB312", "CEB412", "CEB512"],
+)
+def test_document_receipts_round_trip_and_validate(message):
+    assert validate(message) == []
+    xml = to_xml(message)
+    assert xml.startswith(b"<?xml") and message.ROOT.encode() in xml[:200]
+    assert from_xml(xml) == message
+    body = message.records[0]
+    bad = dataclasses.replace(
+        message, **{message.BODY: [dataclasses.replace(body, returnStatus="7")]}
+    )
+    assert paths(validate(bad)) == {(f"{message.ROOT}/{message.BODY}[1]/returnStatus", "format")}
+
+
+def test_tax_bill_of_a_declaration_round_trips(customs_world):
+    from ehub.customs import declarations
+
+    from .decl_support import ceb411, ceb511, file_all
+
+    order_no = "ORD-TAX-BILL-1"
+    decl, _ = file_all(
+        customs_world.ctx,
+        (
+            f.ceb311(orderNo=order_no),
+            ceb411(orderNo=order_no),
+            ceb511(orderNo=order_no, logisticsNo="MY" + order_no[-9:]),
+        ),
+    )
+    bill = declarations.tax_bill_message(decl)
+    assert validate(bill) == []
+    assert from_xml(to_xml(bill)) == bill
+    head = bill.Tax[0].TaxHeadRd
+    total = head.customsTax + head.valueAddedTax + head.consumptionTax
+    assert int(total * 100) == decl.tax_total

@@ -101,3 +101,33 @@ def file_all_for(world):
     from .decl_support import file_all
 
     return file_all(world.ctx, with_order_no("ORD-FILE-0002"))
+
+
+def test_poll_reads_document_receipts_and_tax_bills(customs_world, drop):
+    decl, _ = file_all_for(customs_world)
+    declarations.apply_receipt(
+        customs_world.ctx, to_xml(declarations.receipt_message(decl, "800", "released"))
+    )
+    decl.refresh_from_db()
+    order_head = f.ceb311(orderNo=decl.order_no).Order[0].OrderHead
+    inbox = drop / "inbox"
+    inbox.mkdir()
+    (inbox / "1_CEB312.xml").write_bytes(
+        to_xml(declarations.document_receipt_message("CEB311", order_head, "120"))
+    )
+    (inbox / "2_CEB816.xml").write_bytes(to_xml(declarations.tax_bill_message(decl)))
+    result = gateways.FileDropGateway().poll(
+        lambda raw: declarations.apply_receipt(customs_world.ctx, raw)
+    )
+    assert result.processed == ["1_CEB312.xml", "2_CEB816.xml"] and result.failed == []
+    kinds = list(Receipt.objects.filter(declaration=decl).values_list("kind", flat=True))
+    assert kinds == ["CEB622", "CEB312", "CEB816"]
+
+
+def test_filing_sends_the_documents_to_the_outbox(customs_world, drop, settings):
+    settings.EHUB_CUSTOMS_GATEWAY = "filedrop"
+    order, payment, waybill = with_order_no("ORD-FILE-0003")
+    for message in (order, payment, waybill):
+        declarations.file_document(customs_world.ctx, message, declare_when_complete=False)
+    names = sorted(p.name.split("_")[0] for p in (drop / "outbox").iterdir())
+    assert names == ["CEB311", "CEB411", "CEB511"]

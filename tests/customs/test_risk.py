@@ -53,12 +53,15 @@ def test_ordinary_parcel_is_green():
 
 
 def test_undervaluation_against_the_reference_price():
-    result = assess(facts(lines=[line(unit_price=cny("27.49"))]))  # below 50 % of 55.00
+    result = assess(facts(lines=[line(unit_price=cny("38.49"))]))  # below 70 % of 55.00
     assert rules_fired(result) == ["undervaluation"]
     assert result.lane is Lane.AMBER and result.score == 40
     message = str(result.reasons[0].message)
-    assert "27.49" in message and "49 %" in message and "55.00" in message
-    assert assess(facts(lines=[line(unit_price=cny("27.50"))])).reasons == ()
+    assert "38.49" in message and "69 %" in message and "55.00" in message
+    assert assess(facts(lines=[line(unit_price=cny("38.50"))])).reasons == ()
+    assert assess(facts(lines=[line(reference_price=None, unit_price=cny("0.01"))])).reasons == ()
+    looser = dataclasses.replace(shipped_rules(), undervaluation_ratio=D("0.5"))
+    assert assess(facts(lines=[line(unit_price=cny("38.49"))]), rules=looser).reasons == ()
 
 
 def test_quantity_rules():

@@ -58,7 +58,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    # The receiver listens on 127.0.0.1: allow private addresses explicitly.
+    settings.EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE = True
     server = Receiver()
     yield server
     server.close()
@@ -106,6 +108,7 @@ def test_receipt_is_posted_signed_with_its_content(customs_world, receiver, past
     assert event["data"] == {
         "declaration": decl.public_id,
         "order_no": "ORD-WH00-0001",
+        "kind": "CEB622",
         "status": "120",
         "status_text": event["data"]["status_text"],
         "info": "waiting for inspection",
@@ -272,3 +275,127 @@ def test_api_registers_lists_and_removes_within_the_org(customs_world, receiver)
     assert mine.delete(f"/api/v1/customs/webhooks/{created['id']}").status_code == 204
     assert mine.get("/api/v1/customs/webhooks").json() == []
     assert mine.delete(f"/api/v1/customs/webhooks/{created['id']}").status_code == 404
+
+
+def test_document_receipts_and_the_tax_bill_are_delivered_too(customs_world, receiver, past_clock):
+    w = customs_world
+    webhooks.add_endpoint(w.ctx, receiver.url)
+    decl, _gateway = file_all(w.ctx, three())
+    run_pending_tasks()
+    receiver.requests.clear()
+    head = f.ceb311(orderNo="ORD-WH00-0001").Order[0].OrderHead
+    declarations.apply_receipt(
+        w.ctx, to_xml(declarations.document_receipt_message("CEB311", head, "120", "ok"))
+    )
+    declarations.apply_receipt(w.ctx, receipt_xml(decl, "800", "released"))
+    decl.refresh_from_db()
+    declarations.apply_receipt(w.ctx, to_xml(declarations.tax_bill_message(decl)))
+    run_pending_tasks(raise_errors=True)
+    events = [json.loads(body)["data"] for _headers, body in receiver.requests]
+    assert [(e["kind"], e["status"]) for e in events] == [
+        ("CEB312", "120"),
+        ("CEB622", "800"),
+        ("CEB816", "1"),
+    ]
+    bill = events[2]
+    assert bill["status_text"] == "generated"
+    assert bill["tax_bill"]["value_added_tax"] == "23.15"
+    assert bill["tax_bill"]["invt_no"] == decl.invt_no
+
+
+# -- private addresses (SSRF) ------------------------------------------------------------------
+
+
+@pytest.fixture
+def public_only(settings):
+    settings.EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE = False
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://172.16.5.4/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fe80::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://100.64.0.1/hook",
+        "http://240.0.0.1/hook",
+        "http://no-such-host.invalid/hook",
+    ],
+)
+def test_private_and_unresolvable_hosts_are_refused_on_the_url(customs_world, public_only, url):
+    with pytest.raises(ValidationFailed) as caught:
+        webhooks.add_endpoint(customs_world.ctx, url)
+    assert caught.value.errors[0].field == "url"
+    assert caught.value.errors[0].code == "not_public"
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_name_resolving_to_a_private_address_among_public_ones_is_refused(
+    customs_world, public_only, monkeypatch
+):
+    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: ["93.184.216.34", "10.0.0.7"])
+    with pytest.raises(ValidationFailed) as caught:
+        webhooks.add_endpoint(customs_world.ctx, "https://hooks.example.com/x")
+    assert "10.0.0.7" in caught.value.errors[0].message
+
+
+def test_a_public_address_is_accepted(customs_world, public_only, monkeypatch):
+    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: ["93.184.216.34"])
+    endpoint, _secret = webhooks.add_endpoint(customs_world.ctx, "https://hooks.example.com/x")
+    assert endpoint.url == "https://hooks.example.com/x"
+
+
+def test_the_api_names_the_url_field(customs_world, public_only):
+    response = token_client(customs_world.ctx).post(
+        "/api/v1/customs/webhooks",
+        {"url": "http://169.254.169.254/"},
+        content_type="application/json",
+    )
+    assert response.status_code in (400, 422)
+    assert "url" in response.content.decode() and "not_public" in response.content.decode()
+
+
+def test_delivery_rechecks_the_address_and_connects_to_the_checked_one(
+    customs_world, receiver, past_clock, settings, monkeypatch
+):
+    """DNS rebinding: registered while the name was public, re-pointed at 127.0.0.1 later."""
+    w = customs_world
+    settings.EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE = False
+    port = receiver.server.server_address[1]
+    answers = {"hooks.example.com": ["93.184.216.34"]}
+    monkeypatch.setattr(webhooks, "_resolve", lambda host, port: answers[host])
+    endpoint, _secret = webhooks.add_endpoint(w.ctx, f"http://hooks.example.com:{port}/hooks")
+    answers["hooks.example.com"] = ["127.0.0.1"]  # re-pointed after registration
+    decl, _gateway = file_all(w.ctx, three())
+    declarations.apply_receipt(w.ctx, receipt_xml(decl))
+    run_pending_tasks()
+    assert receiver.requests == []  # nothing reached the private address
+    delivery = WebhookDelivery.objects.filter(endpoint=endpoint).first()
+    assert delivery.status == "failed" and delivery.delivered_at is None  # retried, refused
+    assert "127.0.0.1" in delivery.last_error
+
+
+def test_delivery_goes_to_the_pinned_address_with_the_registered_host(
+    customs_world, receiver, past_clock, monkeypatch
+):
+    """The connection is made to the address checked, with the URL's host name in Host."""
+    w = customs_world
+    port = receiver.server.server_address[1]
+    endpoint, _secret = webhooks.add_endpoint(w.ctx, f"http://hooks.example.com:{port}/hooks")
+    monkeypatch.setattr(webhooks, "allow_private", lambda: False)
+    monkeypatch.setattr(webhooks, "public_address", lambda url: "127.0.0.1")  # "checked"
+    decl, _gateway = file_all(w.ctx, three())
+    receiver.requests.clear()
+    declarations.apply_receipt(w.ctx, receipt_xml(decl))
+    run_pending_tasks(raise_errors=True)
+    assert len(receiver.requests) >= 1
+    headers, _body = receiver.requests[-1]
+    assert headers["Host"] == f"hooks.example.com:{port}"
+    assert WebhookDelivery.objects.filter(endpoint=endpoint, status="delivered").exists()

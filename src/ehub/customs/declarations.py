@@ -25,7 +25,8 @@ documents and is also what the sandbox customs and the clearance benchmark run.
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import functools
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -87,6 +88,17 @@ class DeclarationStateConflict(Conflict):
     title = _("The declaration is not in a state that allows this.")
 
 
+def new_guid() -> str:
+    """A random (version 4) GUID in upper case, as CEB messages carry them; the same as
+    ``new_guid()`` without building a UUID object (one per document and receipt
+    of a batch)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex().upper()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def mask_id(number: str) -> str:
     """A resident ID number as officers see it: region (6) and last 4 kept, e.g.
     ``110105********002X``; shorter numbers keep only their last 2."""
@@ -109,20 +121,28 @@ def document_fields(record: Any) -> Any:
     """A document record as JSON for ``CustomsDocument.fields``: decimals as text, ID numbers
     masked. Walks the dataclass directly (``dataclasses.asdict`` deep-copies, four times slower:
     it runs once per filed document)."""
-    if dataclasses.is_dataclass(record):
+    if type(record) is str or record is None:
+        return record
+    names = _field_names(type(record))
+    if names is not None:
         out = {}
-        for f in dataclasses.fields(record):
-            value = getattr(record, f.name)
-            if f.name in _PERSONAL and isinstance(value, str):
-                out[f.name] = mask_id(value)
+        for name in names:
+            value = getattr(record, name)
+            if type(value) is str:
+                out[name] = mask_id(value) if name in _PERSONAL else value
             else:
-                out[f.name] = document_fields(value)
+                out[name] = document_fields(value)
         return out
     if isinstance(record, list | tuple):
         return [document_fields(v) for v in record]
     if isinstance(record, Decimal):
         return format(record, "f")
     return record
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
 
 
 def _head(kind: str, record: Any) -> Any:
@@ -153,6 +173,9 @@ class Facts:
     consignees_for_id: int = 1
     ids_for_address: int = 1
     on: date | None = None
+    # itemNo → the catalog's unit price in CNY (``services.reference_prices``), for the
+    # undervaluation rule; lines without one are not judged on price.
+    reference_prices: Mapping[str, Money] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -241,6 +264,7 @@ def evaluate(
                     gcode=line.gcode,
                     qty=line.qty,
                     unit_price=_cny(line.price),
+                    reference_price=facts.reference_prices.get(line.itemNo),
                     qty_limit=(facts.rates[line.gcode].qty_limit)
                     if line.gcode in facts.rates
                     else None,
@@ -370,7 +394,7 @@ def build_inventory(
         )
     return d.Inventory(
         InventoryHead=d.InventoryHead(
-            guid=str(uuid.uuid4()).upper(),
+            guid=new_guid(),
             appType="1",
             appTime=moment.strftime("%Y%m%d%H%M%S"),
             appStatus="2",
@@ -490,18 +514,83 @@ def _copy_keys(decl: Declaration, kind: str, head: Any) -> None:
         decl.logistics_no = head.logisticsNo
 
 
+def _held_quota(key: str, parsed: d.Message):
+    """The reservation ``key`` names, still held; else a field error on ``quota_key``."""
+    from ehub.customs.models import QuotaReservation, QuotaStatus
+
+    if len(parsed.records) != 1:
+        raise ValidationFailed.single(
+            "quota_key",
+            _("A quota key belongs to one order: file this order's documents on their own."),
+            "one_order_only",
+        )
+    held = QuotaReservation.objects.select_related("quota").filter(key=key).first()
+    if held is None:
+        raise ValidationFailed.single(
+            "quota_key", _("No quota reservation with this key."), "not_found"
+        )
+    if held.status != QuotaStatus.RESERVED:
+        raise ValidationFailed.single(
+            "quota_key",
+            _("This quota reservation is no longer held (it is %(status)s).")
+            % {"status": held.get_status_display()},
+            "not_held",
+        )
+    return held
+
+
+def _adopt_quota(decl: Declaration, held) -> None:
+    if decl.quota_key and decl.quota_key != held.key:
+        raise DeclarationStateConflict(
+            _("This order's declaration already holds another quota reservation."),
+            field="quota_key",
+        )
+    decl.quota_key = held.key
+
+
+def _check_quota_buyer(decl: Declaration) -> None:
+    """An adopted reservation must be the ordering buyer's (checked once the order is in)."""
+    if not decl.quota_key or not decl.buyer_id_index:
+        return
+    from ehub.customs.models import QuotaReservation
+
+    index = (
+        QuotaReservation.objects.filter(key=decl.quota_key)
+        .values_list("quota__id_index", flat=True)
+        .first()
+    )
+    if index is not None and index != decl.buyer_id_index:
+        raise ValidationFailed.single(
+            "quota_key",
+            _("The quota reservation is not the ordering buyer's."),
+            "other_buyer",
+        )
+
+
 def file_document(
     ctx: Context,
     message: d.Message | bytes | str,
     *,
+    quota_key: str | None = None,
     goods: Mapping[str, ListGoods] | None = None,
     declare_when_complete: bool = True,
+    gateway=None,
 ) -> list[Declaration]:
-    """File a CEB311/411/511/621 message for ``ctx.org``; returns the declarations it touched."""
+    """File a CEB311/411/511/621 message for ``ctx.org``; returns the declarations it touched.
+
+    Orders, payments and waybills are also sent on to customs through the gateway (customs
+    answers each with a CEB312/412/512 receipt); a list filed by an agent goes with ``declare``.
+
+    ``quota_key``: the filer (the orders context) already holds the buyer's annual quota under
+    this key (``services.reserve_quota`` at checkout). The declaration adopts it and ``declare``
+    reserves nothing more; release confirms it and rejection releases it, as for its own keys.
+    Only for a message about one order, and only a reservation still held.
+    """
     if ctx.org is None:
         raise PermissionDenied(_("File documents as an organization."))
     parsed, xml = check_document(message)
     kind = FILEABLE[parsed.ROOT]
+    held = _held_quota(quota_key, parsed) if quota_key else None
     now = clock.now()
     touched: list[Declaration] = []
     with transaction.atomic():
@@ -514,6 +603,8 @@ def file_document(
                     % {"no": head.orderNo},
                     field=f"{parsed.ROOT}/{parsed.BODY}/orderNo",
                 )
+            if held is not None:
+                _adopt_quota(decl, held)
             CustomsDocument.objects.update_or_create(
                 declaration=decl,
                 kind=kind,
@@ -525,16 +616,22 @@ def file_document(
                 },
             )
             _copy_keys(decl, kind, head)
+            _check_quota_buyer(decl)
             decl.save()
             audit.record(
                 ctx, "customs.document_filed", decl, after={"kind": kind, "guid": head.guid}
             )
             touched.append(decl)
+        if kind != DocumentKind.INVENTORY:
+            from ehub.customs.gateways import get_gateway
+
+            gateway = gateway or get_gateway()
+            gateway.submit(xml.encode("utf-8"))
         if declare_when_complete:
             for decl in touched:
                 kinds = set(decl.documents.values_list("kind", flat=True))
                 if all(k in kinds for k in NEEDED):
-                    declare(ctx, decl, goods=goods)
+                    declare(ctx, decl, goods=goods, gateway=gateway)
     return touched
 
 
@@ -586,6 +683,8 @@ def gather_facts(order: d.Order, inventory: d.Inventory, decl: Declaration | Non
         .distinct()
     )
     ids.add(index)
+    from ehub.customs.services import reference_prices
+
     return Facts(
         rates=rates,
         registered=registered,
@@ -594,6 +693,7 @@ def gather_facts(order: d.Order, inventory: d.Inventory, decl: Declaration | Non
         consignees_for_id=len(consignees),
         ids_for_address=len(ids),
         on=day,
+        reference_prices=reference_prices(line.itemNo for line in inventory.InventoryList),
     )
 
 
@@ -682,7 +782,7 @@ def inventory_return(
     """One CEB622 answer for ``decl``, with a fresh guid."""
     moment = (now or clock.now()).astimezone(BEIJING)
     return d.InventoryReturn(
-        guid=str(uuid.uuid4()).upper(),
+        guid=new_guid(),
         customsCode=CUSTOMS_CODE,
         ebpCode=decl.ebp_code,
         ebcCode=decl.ebc_code,
@@ -704,17 +804,36 @@ def receipt_message(
     return d.CEB622Message(guid=item.guid, InventoryReturn=[item])
 
 
+RECEIPT_KINDS = {
+    "CEB312Message": "CEB312",
+    "CEB412Message": "CEB412",
+    "CEB512Message": "CEB512",
+    "CEB622Message": "CEB622",
+    "CEB816Message": "CEB816",
+}
+
+
 def apply_receipt(ctx: Context, receipt: d.Message | bytes | str) -> list[Receipt]:
-    """Keep a CEB622 receipt and move its declaration forward; returns the new receipts (a
-    repeated guid adds nothing)."""
+    """Keep a customs answer on its declaration's timeline; returns the new receipts (a repeated
+    guid adds nothing). A CEB622 (inventory list) moves the declaration forward; the receipts
+    of the order, payment and waybill (CEB312/412/512) and the tax bill (CEB816) are kept and
+    delivered to webhooks but do not change the list's status."""
     parsed, xml = _parse(receipt)
     issues = validate(parsed)
     if issues:
         raise DocumentInvalid([FieldError(i.path, i.message, i.code) for i in issues])
-    if not isinstance(parsed, d.CEB622Message):
+    if parsed.ROOT not in RECEIPT_KINDS:
         raise DocumentInvalid(
-            [FieldError(parsed.ROOT, _("Only CEB622 receipts are applied here."), "not_receipt")]
+            [
+                FieldError(
+                    parsed.ROOT,
+                    _("Only customs receipts (CEB312, 412, 512, 622) and tax bills (CEB816)."),
+                    "not_receipt",
+                )
+            ]
         )
+    if not isinstance(parsed, d.CEB622Message):
+        return _keep_side_receipts(ctx, parsed, xml)
     now = clock.now()
     kept: list[Receipt] = []
     with transaction.atomic():
@@ -744,6 +863,168 @@ def apply_receipt(ctx: Context, receipt: d.Message | bytes | str) -> list[Receip
                 _advance(ctx, decl, item, now)
         webhooks.enqueue_receipt_deliveries(kept)
     return kept
+
+
+def _declaration_for(item: Any) -> Declaration:
+    """The declaration a document receipt or tax bill is about (locked), else NotFound."""
+    query = Declaration.objects.select_for_update()
+    if isinstance(item, d.OrderReturn):
+        found = query.filter(order_no=item.orderNo, ebp_code=item.ebpCode).first()
+        field, value = "orderNo", item.orderNo
+    elif isinstance(item, d.PaymentReturn):
+        found = (
+            query.filter(pay_transaction_id=item.payTransactionId).first()
+            or query.filter(
+                documents__kind=DocumentKind.PAYMENT,
+                documents__fields__PaymentHead__payTransactionId=item.payTransactionId,
+            ).first()
+        )
+        field, value = "payTransactionId", item.payTransactionId
+    elif isinstance(item, d.LogisticsReturn):
+        found = query.filter(logistics_no=item.logisticsNo).first()
+        field, value = "logisticsNo", item.logisticsNo
+    else:  # TaxHeadRd
+        found = (item.invtNo and query.filter(invt_no=item.invtNo).first()) or query.filter(
+            order_no=item.orderNo, logistics_no=item.logisticsNo
+        ).first()
+        field, value = "invtNo", item.invtNo
+    if found is None:
+        raise NotFound(
+            _("No declaration with %(field)s %(no)s.") % {"field": field, "no": value},
+            field=field,
+        )
+    return found
+
+
+def _tax_info(head: d.TaxHeadRd) -> str:
+    return (
+        f"taxNo {head.taxNo}: customsTax {_fmt(head.customsTax)}, valueAddedTax "
+        f"{_fmt(head.valueAddedTax)}, consumptionTax {_fmt(head.consumptionTax)}"
+    )
+
+
+def _fmt(value: Decimal | None) -> str:
+    return format(_cny(value).to_decimal(), "f")
+
+
+def _keep_side_receipts(ctx: Context, parsed: d.Message, xml: str) -> list[Receipt]:
+    kind = RECEIPT_KINDS[parsed.ROOT]
+    now = clock.now()
+    kept: list[Receipt] = []
+    with transaction.atomic():
+        for record in parsed.records:
+            item = record.TaxHeadRd if isinstance(record, d.Tax) else record
+            decl = _declaration_for(item)
+            if decl.receipts.filter(guid=item.guid).exists():
+                continue
+            if isinstance(item, d.TaxHeadRd):
+                status, info = item.status, _tax_info(item)
+            else:
+                status, info = item.returnStatus, item.returnInfo
+            kept.append(
+                Receipt.objects.create(
+                    declaration=decl,
+                    kind=kind,
+                    guid=item.guid,
+                    return_status=status,
+                    return_time=item.returnTime,
+                    return_info=info[:1000],
+                    xml=xml,
+                    received_at=now,
+                    moved=False,
+                )
+            )
+            if isinstance(item, d.TaxHeadRd):
+                events.publish(
+                    "customs.tax_assessed",
+                    {
+                        "declaration": decl.public_id,
+                        "order_no": decl.order_no,
+                        "filing_org_id": decl.filing_org_id,
+                        "tax_no": item.taxNo,
+                        "customs_tax_minor": _cny(item.customsTax).amount,
+                        "vat_minor": _cny(item.valueAddedTax).amount,
+                        "consumption_tax_minor": _cny(item.consumptionTax).amount,
+                        "currency": CNY,
+                    },
+                    ctx=ctx,
+                )
+        webhooks.enqueue_receipt_deliveries(kept)
+    return kept
+
+
+def document_receipt_message(
+    kind: str, head: Any, status: str, info: str = "", *, now: datetime | None = None
+) -> d.Message:
+    """Customs' CEB312/412/512 answer to a filed order, payment or waybill head."""
+    moment = (now or clock.now()).astimezone(BEIJING)
+    common = {
+        "guid": new_guid(),
+        "returnStatus": status,
+        "returnTime": moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
+        "returnInfo": info[:1000],
+    }
+    if kind == DocumentKind.ORDER:
+        item = d.OrderReturn(
+            ebpCode=head.ebpCode, ebcCode=head.ebcCode, orderNo=head.orderNo, **common
+        )
+        return d.CEB312Message(guid=item.guid, OrderReturn=[item])
+    if kind == DocumentKind.PAYMENT:
+        item = d.PaymentReturn(
+            payCode=head.payCode, payTransactionId=head.payTransactionId, **common
+        )
+        return d.CEB412Message(guid=item.guid, PaymentReturn=[item])
+    if kind == DocumentKind.WAYBILL:
+        item = d.LogisticsReturn(
+            logisticsCode=head.logisticsCode, logisticsNo=head.logisticsNo, **common
+        )
+        return d.CEB512Message(guid=item.guid, LogisticsReturn=[item])
+    raise ValueError(f"no document receipt for {kind}")
+
+
+def _yuan(fen: int) -> Decimal:
+    return Money(int(fen), CNY).to_decimal()
+
+
+def tax_bill_message(decl: Declaration, *, now: datetime | None = None) -> d.CEB816Message:
+    """The CEB816 tax bill of a released declaration, from its recomputed tax (per line; the
+    head is the sum of the lines, as the bill requires)."""
+    moment = (now or clock.now()).astimezone(BEIJING)
+    listed = (
+        decl.documents.filter(kind=DocumentKind.INVENTORY).values_list("fields", flat=True).first()
+    ) or {}
+    inv = listed.get("InventoryHead") or {}
+    tax_lines = (decl.tax or {}).get("lines", [])
+    lines = [
+        d.TaxListRd(
+            gnum=n,
+            gcode=line["gcode"],
+            taxPrice=_yuan(line["dutiable"]),
+            customsTax=_yuan(line["duty"]),
+            valueAddedTax=_yuan(line["vat"]),
+            consumptionTax=_yuan(line["consumption_tax"]),
+        )
+        for n, line in enumerate(tax_lines, start=1)
+    ]
+    invt_no = decl.invt_no or ("2991" + decl.cop_no[-14:])
+    head = d.TaxHeadRd(
+        guid=new_guid(),
+        returnTime=moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
+        invtNo=invt_no,
+        taxNo=f"{invt_no}01",
+        customsTax=sum((ln.customsTax for ln in lines), Decimal("0.00")),
+        valueAddedTax=sum((ln.valueAddedTax for ln in lines), Decimal("0.00")),
+        consumptionTax=sum((ln.consumptionTax for ln in lines), Decimal("0.00")),
+        status="1",
+        assureCode=inv.get("assureCode") or decl.ebp_code,
+        ebcCode=decl.ebc_code,
+        logisticsCode=inv.get("logisticsCode", ""),
+        agentCode=inv.get("agentCode") or decl.ebp_code,
+        customsCode=inv.get("customsCode") or CUSTOMS_CODE,
+        orderNo=decl.order_no,
+        logisticsNo=decl.logistics_no,
+    )
+    return d.CEB816Message(guid=head.guid, Tax=[d.Tax(TaxHeadRd=head, TaxListRd=lines)])
 
 
 def _advance(ctx: Context, decl: Declaration, item: d.InventoryReturn, now: datetime) -> None:
@@ -810,6 +1091,8 @@ def _officer_action(ctx: Context, declaration: Declaration, reason: str, status:
         audit.record(ctx, f"customs.officer_{verb}", decl, after={"reason": reason})
         apply_receipt(ctx, to_xml(receipt_message(decl, status, reason)))
         decl.refresh_from_db()
+        if status == "800":  # customs bills the tax of what it released
+            apply_receipt(ctx, to_xml(tax_bill_message(decl)))
     return decl
 
 

@@ -14,6 +14,11 @@ for the same order, recomputes the tax, and answers with CEB622 receipts:
 * amber lane → 120, then it waits for an officer's document check;
 * green lane → 120, 399, 800 released.
 
+After a release (800) it sends the CEB816 tax bill of the declaration. Each order, payment and
+waybill (CEB311/411/511) is answered on its own with its receipt (CEB312/412/512): 2 (declaring)
+then 120 (entered the customs system), or 100 with ``returnInfo`` when a party's enterprise
+code is not registered; a message that fails validation gets ``-1`` (processing error).
+
 The sandbox reads the other three documents from eHub's own tables: it stands in for customs,
 which keeps the documents the three parties filed with it.
 
@@ -67,13 +72,19 @@ class SandboxChinaCustoms(CustomsGateway):
     name = "sandbox"
 
     def submit(self, message_xml: bytes) -> None:
-        from ehub.customs.tasks import sandbox_answer
+        from ehub.customs.tasks import sandbox_answer, sandbox_document_answer
 
-        if b"CEB621Message" not in message_xml[:400]:
-            return  # the sandbox answers inventory lists; other documents are just kept
+        start = message_xml[:400]
         # The worker compares run_after with the wall clock, never eHub's (freezable) clock.
         run_after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=sandbox_delay())
-        sandbox_answer.using(run_after=run_after).enqueue(message_xml.decode("utf-8"))
+        if b"CEB621Message" in start:
+            sandbox_answer.using(run_after=run_after).enqueue(message_xml.decode("utf-8"))
+        elif any(root in start for root in DOCUMENT_ROOTS):
+            sandbox_document_answer.using(run_after=run_after).enqueue(message_xml.decode("utf-8"))
+        # anything else (cancels, returns) is just kept
+
+
+DOCUMENT_ROOTS = (b"CEB311Message", b"CEB411Message", b"CEB511Message")
 
 
 class RecordingGateway(CustomsGateway):
@@ -216,3 +227,47 @@ def sandbox_answers(result, order_no: str, *, rate: float | None = None) -> list
     if str(result.risk.lane) == "amber":
         return [("120", "document check by an officer")]
     return [("120", ""), ("399", ""), ("800", "released")]
+
+
+def sandbox_document_decide(message_xml: str) -> list[tuple[str, object, list[tuple[str, str]]]]:
+    """What the sandbox answers to a CEB311/411/511: per record (kind, head, [(returnStatus,
+    returnInfo), ...]). Unparsable XML gets no answer (there is no key to answer with)."""
+    from ehub.customs import declarations as decl_services
+    from ehub.customs.domain.validation import validate
+    from ehub.customs.domain.xmlcodec import MessageFormatError, from_xml
+    from ehub.customs.models import Enterprise
+
+    try:
+        message = from_xml(message_xml.encode("utf-8"))
+    except MessageFormatError:
+        return []
+    kind = decl_services.FILEABLE.get(message.ROOT)
+    if kind is None:
+        return []
+    issues = validate(message)
+    heads = [decl_services._head(kind, record) for record in message.records]
+    if issues:
+        info = "; ".join(f"{i.path}: {i.message}" for i in issues)[:1000]
+        return [(kind, head, [("-1", info)]) for head in heads]
+    codes = {code for head in heads for code in _party_codes(head) if code}
+    registered = set(Enterprise.objects.filter(code__in=codes).values_list("code", flat=True))
+    answers = []
+    for head in heads:
+        missing = [code for code in _party_codes(head) if code and code not in registered]
+        if missing:
+            info = "enterprise not registered with customs: " + ", ".join(missing)
+            answers.append((kind, head, [("2", ""), ("100", info)]))
+        else:
+            answers.append((kind, head, [("2", ""), ("120", "entered the customs system")]))
+    return answers
+
+
+def _party_codes(head) -> tuple[str, ...]:
+    """The enterprise codes customs checks the registration of, per document head."""
+    from ehub.customs.domain import documents as d
+
+    if isinstance(head, d.OrderHead):
+        return (head.ebpCode, head.ebcCode)
+    if isinstance(head, d.PaymentHead):
+        return (head.payCode, head.ebpCode)
+    return (head.logisticsCode,)

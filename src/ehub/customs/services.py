@@ -2,6 +2,9 @@
 
 * ``quote_landed_cost`` reads the China tariff lines in force and the buyer's quota usage and
   asks ``domain.tax`` for the regime and taxes (two queries; a read, so no Context).
+* ``reference_prices`` gives the undervaluation rule its reference: the catalog price of each
+  SKU code (a document line's itemNo), converted from MYR to CNY at the day's rate (one query
+  for the SKUs, one for the rate, whatever the number of codes).
 * ``reserve_quota`` / ``confirm_quota`` / ``release_quota`` / ``restore_quota`` move a
   checkout's hold on the buyer's annual quota through its life: reserved at checkout,
   confirmed (counted as used) when customs releases the goods, released on cancel or
@@ -32,7 +35,7 @@ from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import Conflict, NotFound, ValidationFailed
 from ehub.core.fields import blind_index
-from ehub.core.money import Money
+from ehub.core.money import Money, Rounding
 from ehub.customs.domain.limits import BEIJING, limits_on, quota_year
 from ehub.customs.domain.tax import (
     OrderLine,
@@ -150,6 +153,42 @@ def quote_landed_cost(
             vat=zero,
         )
     return result
+
+
+# -- reference prices ------------------------------------------------------------------------
+
+
+def reference_prices(item_nos, *, at: datetime | None = None) -> dict[str, Money]:
+    """itemNo (the merchant's SKU code) → the catalog unit price in CNY at ``at``'s rate.
+
+    SKU codes are unique per merchant, not globally; the declaration does not say which
+    merchant's catalog a code is from, so a code several merchants use takes the lowest of
+    their prices (a reference must not make an honest declaration look undervalued). Codes not
+    in the catalog, and every code when no MYR→CNY rate is known, are left out: the rule then
+    has no reference and does not fire.
+    """
+    from ehub.catalog.models import Sku
+    from ehub.core import fx
+
+    codes = {code for code in item_nos if code}
+    if not codes:
+        return {}
+    lowest: dict[str, int] = {}
+    for code, price in Sku.objects.filter(code__in=codes, price_myr__gt=0).values_list(
+        "code", "price_myr"
+    ):
+        if code not in lowest or price < lowest[code]:
+            lowest[code] = price
+    if not lowest:
+        return {}
+    try:
+        rate = fx.find_rate("MYR", CNY, at).rate
+    except fx.RateNotFound:
+        return {}
+    return {
+        code: fx.apply_rate(Money(sen, "MYR"), CNY, rate, Rounding.HALF_UP)
+        for code, sen in lowest.items()
+    }
 
 
 # -- quota -----------------------------------------------------------------------------------

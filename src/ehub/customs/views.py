@@ -19,12 +19,34 @@ from ehub.core import clock
 from ehub.core.errors import DomainError, NotFound
 from ehub.core.money import Money
 from ehub.customs import declarations
-from ehub.customs.domain.codes import RETURN_STATUSES
+from ehub.customs.domain.codes import RECEIPT_KINDS, RETURN_STATUSES, TAX_BILL_STATUSES
 from ehub.customs.domain.limits import BEIJING, limits_on
 from ehub.customs.models import BuyerQuota, Lane
 from ehub.web.access import context_of, portal_required
 
 HANDLING_TARGET = timedelta(hours=3)
+
+
+def _timeline(decl) -> list[dict]:
+    """Every customs answer in arrival order: list receipts (CEB622), the receipts of the
+    order, payment and waybill (CEB312/412/512) and the tax bill (CEB816), each labelled."""
+    rows = []
+    for r in decl.receipts.all():
+        labels = TAX_BILL_STATUSES if r.kind == "CEB816" else RETURN_STATUSES
+        rows.append(
+            {
+                "time": r.return_time,
+                "kind": r.kind,
+                "kind_label": RECEIPT_KINDS.get(r.kind, r.kind),
+                "status": r.return_status,
+                "status_label": labels.get(r.return_status, ""),
+                "info": r.return_info,
+                "ignored": r.kind == "CEB622" and not r.moved,
+            }
+        )
+    return rows
+
+
 TAX_KEYS = ("dutiable", "duty", "consumption_tax", "vat")
 PER_PAGE = 25
 REGIME_LABELS = {
@@ -216,7 +238,7 @@ def detail(request, public_id: str):
             "tax_lines": lines,
             "quota": _quota(decl),
             "clock": _clock(decl, clock.now()),
-            "receipts": list(decl.receipts.all()),
+            "receipts": _timeline(decl),
             "form": form,
             "decidable": decl.status in declarations.QUEUE_STATUSES,
         },

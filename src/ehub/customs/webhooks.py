@@ -9,15 +9,26 @@ Each request carries ``eHub-Event-Id`` (stable across retries: receivers dedupli
 ``eHub-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` keyed with the
 endpoint's secret. Signing the timestamp with the body lets receivers refuse replays;
 ``verify_signature`` is the reference check.
+
+Server-side request forgery: unless ``EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE`` is on (development,
+tests), an endpoint whose host resolves to a private, loopback, link-local, reserved, multicast
+or otherwise non-global address is refused when registered, and checked again at every delivery
+(a name may be re-pointed after registration: DNS rebinding). The delivery then connects to the
+very address it checked, sending the registered host name in ``Host`` and TLS SNI, so a second
+lookup cannot swap in another address between the check and the connection.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import urllib.error
 import urllib.request
 import uuid
@@ -25,6 +36,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import translation
@@ -35,7 +47,7 @@ from ehub.accounts.services import require_org_admin
 from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import NotFound, ValidationFailed
-from ehub.customs.domain.codes import RETURN_STATUSES
+from ehub.customs.domain.codes import RETURN_STATUSES, TAX_BILL_STATUSES
 from ehub.customs.models import DeliveryStatus, Receipt, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -70,11 +82,71 @@ def _check_url(url: str) -> str:
     return url
 
 
+def allow_private() -> bool:
+    return bool(getattr(settings, "EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE", False))
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (a module function so tests can re-point names)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    return (
+        not ip.is_global
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+class UnsafeDestination(ValueError):
+    """The endpoint's host does not resolve to public addresses only."""
+
+
+def public_address(url: str) -> str:
+    """The address to connect to for ``url``: every address its host resolves to must be
+    public (one private answer among public ones is refused too: which one is used is not
+    ours to choose). Raises ``UnsafeDestination`` with the reason."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = _resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise UnsafeDestination(_("The host %(host)s does not resolve.") % {"host": host}) from exc
+    if not addresses:
+        raise UnsafeDestination(_("The host %(host)s does not resolve.") % {"host": host})
+    bad = [a for a in addresses if _not_public(a)]
+    if bad:
+        raise UnsafeDestination(
+            _(
+                "The host %(host)s resolves to %(address)s, a private, loopback, link-local or "
+                "reserved address; webhooks go to public addresses only."
+            )
+            % {"host": host, "address": bad[0]}
+        )
+    return addresses[0]
+
+
 def add_endpoint(ctx: Context, url: str) -> tuple[WebhookEndpoint, str]:
     """Register ``url`` for the caller's organization; returns it with its signing secret,
     which is shown only now (it is stored encrypted and never returned again)."""
     require_org_admin(ctx)
     url = _check_url(url)
+    if not allow_private():
+        try:
+            public_address(url)
+        except UnsafeDestination as exc:
+            raise ValidationFailed.single("url", str(exc), "not_public") from None
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         endpoint = WebhookEndpoint.objects.create(
@@ -123,6 +195,14 @@ def _schedule(delivery_id: int, run_after: datetime | None = None) -> None:
         transaction.on_commit(lambda: queued.enqueue(delivery_id))
 
 
+def has_endpoints(org_id: int | None) -> bool:
+    """Whether the organization listens at all (lets a batch skip loading its receipts)."""
+    return (
+        org_id is not None
+        and WebhookEndpoint.objects.filter(org_id=org_id, is_active=True).exists()
+    )
+
+
 def enqueue_receipt_deliveries(receipt: Receipt | Iterable[Receipt]) -> list[WebhookDelivery]:
     """One delivery per active endpoint of the filing organization for each new receipt.
 
@@ -162,21 +242,45 @@ def payload_of(delivery: WebhookDelivery) -> dict:
     receipt = delivery.receipt
     decl = receipt.declaration
     with translation.override("en"):  # a machine-readable label, not the viewer's language
-        status_text = str(RETURN_STATUSES.get(receipt.return_status, ""))
+        labels = TAX_BILL_STATUSES if receipt.kind == "CEB816" else RETURN_STATUSES
+        status_text = str(labels.get(receipt.return_status, ""))
+    data = {
+        "declaration": decl.public_id,
+        "order_no": decl.order_no,
+        "kind": receipt.kind,
+        "status": receipt.return_status,
+        "status_text": status_text,
+        "info": receipt.return_info,
+        "receipt": receipt.guid,
+        "return_time": receipt.return_time,
+    }
+    if receipt.kind == "CEB816":
+        data["tax_bill"] = tax_bill_of(receipt)
     return {
         "id": delivery.event_id,
         "type": EVENT_TYPE,
         "created": delivery.created_at.isoformat(),
-        "data": {
-            "declaration": decl.public_id,
-            "order_no": decl.order_no,
-            "status": receipt.return_status,
-            "status_text": status_text,
-            "info": receipt.return_info,
-            "receipt": receipt.guid,
-            "return_time": receipt.return_time,
-        },
+        "data": data,
     }
+
+
+def tax_bill_of(receipt: Receipt) -> dict:
+    """The figures of a CEB816 receipt (amounts as decimal text in CNY)."""
+    from ehub.customs.domain.xmlcodec import from_xml
+
+    message = from_xml(receipt.xml.encode("utf-8"))
+    for tax in message.Tax:
+        head = tax.TaxHeadRd
+        if head is not None and head.guid == receipt.guid:
+            return {
+                "tax_no": head.taxNo,
+                "invt_no": head.invtNo,
+                "currency": "CNY",
+                "customs_tax": format(head.customsTax, "f"),
+                "value_added_tax": format(head.valueAddedTax, "f"),
+                "consumption_tax": format(head.consumptionTax, "f"),
+            }
+    return {}
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -226,12 +330,79 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address checked by ``public_address``, not to a fresh lookup."""
+
+    def __init__(self, *args, pinned: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pinned = pinned
+
+    def connect(self):
+        self.sock = socket.create_connection(
+            (self._pinned, self.port), self.timeout, self.source_address
+        )
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, pinned: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pinned = pinned
+
+    def connect(self):
+        sock = socket.create_connection(
+            (self._pinned, self.port), self.timeout, self.source_address
+        )
+        # Certificate and SNI are checked against the registered host name.
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, pinned: str):
+        super().__init__()
+        self._pinned = pinned
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(_PinnedHTTPConnection, pinned=self._pinned), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, pinned: str):
+        super().__init__()
+        self._pinned = pinned
+
+    def https_open(self, req):
+        return self.do_open(
+            functools.partial(_PinnedHTTPSConnection, pinned=self._pinned),
+            req,
+            context=self._context,
+        )
+
+
+def _opener_for(url: str):
+    """The opener of one delivery: as is when private addresses are allowed, else pinned to
+    the public address the host resolves to now (``UnsafeDestination`` otherwise)."""
+    if allow_private():
+        return _opener
+    pinned = public_address(url)
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _NoRedirect(),
+        _PinnedHTTPHandler(pinned),
+        _PinnedHTTPSHandler(pinned),
+    )
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
     """POST and return (status code, error text); error text is empty on a 2xx answer."""
+    try:
+        opener = _opener_for(url)
+    except UnsafeDestination as exc:
+        return None, str(exc)[:500]
     # S310: the scheme was checked to be http(s) when the endpoint was added.
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             code = response.status
     except urllib.error.HTTPError as exc:
         exc.close()

@@ -66,6 +66,16 @@ RETURN_STATUSES = {
     "800": _("released"),
     "899": _("closed"),
 }
+# CEB816 tax bill status.
+TAX_BILL_STATUSES = {"1": _("generated"), "2": _("summarised"), "3": _("void")}
+# What each kind of customs answer is about (the declaration timeline shows it).
+RECEIPT_KINDS = {
+    "CEB312": _("order receipt"),
+    "CEB412": _("payment receipt"),
+    "CEB512": _("waybill receipt"),
+    "CEB622": _("inventory list receipt"),
+    "CEB816": _("tax bill"),
+}
 # Orders, payments and waybills only ever receive these.
 DOCUMENT_RETURN_STATUSES = frozenset({"2", "3", "4", "100", "120", "399"})
 FINAL_RETURN_STATUSES = frozenset({"100", "899"})

@@ -4,8 +4,9 @@
 amber (an officer checks the documents) or red (the parcel is inspected). Every rule that
 fires adds its points and a reason the officer sees. The rules:
 
-* **undervaluation** — a line's declared unit price is below a share (50 %) of the reference
-  price (the catalog's price converted to CNY by the caller);
+* **undervaluation** — a line's declared unit price is below a share (``undervaluation.ratio``,
+  70 %) of the reference price: the catalog price of the line's SKU converted to CNY, looked
+  up by the caller (``services.reference_prices``) and given here as ``RiskLine.reference_price``;
 * **quantity** — past a tariff line's per-person quantity limit, or more pieces of one line
   than personal use explains;
 * **quota splitting** — one ID number shipping to many consignees, or many ID numbers shipping
@@ -240,8 +241,8 @@ def assess(
                         "undervaluation",
                         rules.undervaluation_points,
                         _(
-                            "Line %(n)d (%(gcode)s) is declared at %(price)s, %(share)s %% of "
-                            "the reference price %(reference)s."
+                            "Line %(n)d (%(gcode)s) is declared at %(price)s a unit, %(share)s %% "
+                            "of the reference price %(reference)s (the catalog price in CNY)."
                         )
                         % {
                             "n": i,

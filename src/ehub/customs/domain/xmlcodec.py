@@ -20,6 +20,7 @@ before parsing (no entity expansion, no external entities).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import xml.etree.ElementTree as ET
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
@@ -57,27 +58,41 @@ def _format_decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
+@functools.cache
+def _layout(cls: type) -> tuple[tuple[str, str, str], ...]:
+    """(name, kind, qualified tag) per field of a record class, computed once per class: the
+    codec runs for every document of a batch, and ``dataclasses.fields`` is not free."""
+    return tuple(
+        (spec.name, spec.metadata.get("kind", ""), _NS + spec.name)
+        for spec in dataclasses.fields(cls)
+    )
+
+
+@functools.cache
+def _specs_by_name(cls: type) -> dict[str, dataclasses.Field]:
+    return {spec.name: spec for spec in dataclasses.fields(cls)}
+
+
 def _write_record(parent: ET.Element, tag: str, record: Any) -> None:
     element = ET.SubElement(parent, _NS + tag)
-    for spec in dataclasses.fields(record):
-        meta = spec.metadata
-        value = getattr(record, spec.name)
-        kind = meta.get("kind")
+    sub = ET.SubElement
+    for name, kind, qualified in _layout(type(record)):
+        value = getattr(record, name)
         if kind == "text":
             if value:
-                ET.SubElement(element, _NS + spec.name).text = value
+                sub(element, qualified).text = value
         elif kind == "decimal":
             if value is not None:
-                ET.SubElement(element, _NS + spec.name).text = _format_decimal(value)
+                sub(element, qualified).text = _format_decimal(value)
         elif kind == "int":
             if value is not None:
-                ET.SubElement(element, _NS + spec.name).text = str(value)
+                sub(element, qualified).text = str(value)
         elif kind == "one":
             if value is not None:
-                _write_record(element, spec.name, value)
+                _write_record(element, name, value)
         elif kind == "list":
             for item in value:
-                _write_record(element, spec.name, item)
+                _write_record(element, name, item)
 
 
 def to_xml(message: Message) -> bytes:
@@ -86,14 +101,13 @@ def to_xml(message: Message) -> bytes:
         raise TypeError(f"to_xml takes a CEB message, not {type(message).__name__}")
     attributes = {"guid": message.guid, "version": message.version}
     root = ET.Element(_NS + message.ROOT, {k: v for k, v in attributes.items() if v})
-    for spec in dataclasses.fields(message):
-        kind = spec.metadata.get("kind")
-        value = getattr(message, spec.name)
+    for name, kind, _qualified in _layout(type(message)):
+        value = getattr(message, name)
         if kind == "list":
             for item in value:
-                _write_record(root, spec.name, item)
+                _write_record(root, name, item)
         elif kind == "one" and value is not None:
-            _write_record(root, spec.name, value)
+            _write_record(root, name, value)
     root.append(ET.Comment(SIGNATURE_PLACEHOLDER))
     body = ET.tostring(root, encoding="unicode")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body.encode("utf-8")
@@ -102,24 +116,26 @@ def to_xml(message: Message) -> bytes:
 # -- reading ---------------------------------------------------------------------------------
 
 
+_NS_LEN = len(_NS)
+
+
 def _local(tag: Any, path: str, issues: list[Issue]) -> str | None:
     if not isinstance(tag, str):
         return None  # comments, processing instructions
-    if not tag.startswith(_NS):
-        issues.append(
-            Issue(
-                f"{path}/{tag}",
-                "wrong_namespace",
-                _("Element %(tag)s is not in the namespace %(ns)s.")
-                % {"tag": tag, "ns": NAMESPACE},
-            )
+    if tag.startswith(_NS):
+        return tag[_NS_LEN:]
+    issues.append(
+        Issue(
+            f"{path}/{tag}",
+            "wrong_namespace",
+            _("Element %(tag)s is not in the namespace %(ns)s.") % {"tag": tag, "ns": NAMESPACE},
         )
-        return None
-    return tag[len(_NS) :]
+    )
+    return None
 
 
 def _read_record(cls: type, element: ET.Element, path: str, issues: list[Issue]) -> Any:
-    specs = {spec.name: spec for spec in dataclasses.fields(cls)}
+    specs = _specs_by_name(cls)
     values: dict[str, Any] = {}
     counters: dict[str, int] = {}
     for child in element:
