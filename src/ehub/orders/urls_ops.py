@@ -1,7 +1,12 @@
 """Platform staff order pages."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "orders_ops"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.ops_list, name="list"),
+    path("<str:public_id>/", views.ops_detail, name="detail"),
+]

@@ -167,6 +167,7 @@ def seed(out=print) -> list[DemoLogin]:
     from ehub.customs import demo as customs_demo
     from ehub.fulfillment import demo as hub_demo
     from ehub.ledger import demo as ledger_demo
+    from ehub.orders import demo as orders_demo
     from ehub.payments import demo as payments_demo
 
     load_default_tariff()
@@ -174,6 +175,7 @@ def seed(out=print) -> list[DemoLogin]:
     ledger_demo.seed(orgs, out=out)
     payments_demo.seed(orgs, out=out)
     hub_demo.seed(orgs, out=out)
+    orders_demo.seed(orgs, out=out)
     campaigns_demo.seed(out=out)
     declared = customs_demo.seed(orgs["platform"])
     if declared:

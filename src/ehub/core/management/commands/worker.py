@@ -10,6 +10,7 @@ PERIODIC_STARTERS = [
     "ehub.campaigns.tasks.schedule_close_sweep",
     "ehub.payments.tasks.schedule_payout_sweep",
     "ehub.ledger.tasks.schedule_expiry_sweep",
+    "ehub.orders.tasks.schedule_sweeps",
 ]
 
 

@@ -1,0 +1,127 @@
+"""Reads of orders, scoped: a buyer sees their orders, a merchant its own orders, platform
+staff all of them. Anyone else gets NotFound (never "forbidden": existence is not revealed).
+Lists are paginated querysets; a detail is a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from ehub.accounts.domain import OrgKind, Role
+from ehub.core.context import Context
+from ehub.core.errors import NotFound, PermissionDenied
+from ehub.core.money import Money
+
+from .. import ports
+from ..models import Order
+
+CNY = "CNY"
+
+
+def _base() -> QuerySet:
+    return Order.objects.select_related("merchant")
+
+
+def buyer_orders(ctx: Context) -> QuerySet:
+    if not ctx.is_authenticated:
+        raise PermissionDenied(_("Sign in first."))
+    return _base().filter(buyer=ctx.user).order_by("-placed_at", "-pk")
+
+
+def merchant_orders(ctx: Context, status: str = "") -> QuerySet:
+    if not ctx.is_authenticated or ctx.org_kind != OrgKind.MERCHANT:
+        raise PermissionDenied(_("Choose your merchant organization first."))
+    qs = Order.objects.filter(merchant=ctx.org).order_by("-placed_at", "-pk")
+    return qs.filter(status=status) if status else qs
+
+
+def is_platform_staff(ctx: Context) -> bool:
+    if not ctx.is_authenticated:
+        return False
+    if ctx.user.is_staff:
+        return True
+    return ctx.org_kind == OrgKind.PLATFORM and ctx.has_role(Role.OWNER, Role.ADMIN, Role.STAFF)
+
+
+def ops_orders(ctx: Context, status: str = "") -> QuerySet:
+    if not is_platform_staff(ctx):
+        raise PermissionDenied(_("Only platform staff may do this."))
+    qs = _base().order_by("-placed_at", "-pk")
+    return qs.filter(status=status) if status else qs
+
+
+@dataclass
+class OrderDetail:
+    order: Order
+    lines: list
+    timeline: list
+    tracking: list
+    payment: dict | None
+
+    def money(self, name: str) -> Money:
+        return Money(getattr(self.order, name), CNY)
+
+    @property
+    def goods(self) -> Money:
+        return self.money("goods_cny")
+
+    @property
+    def freight(self) -> Money:
+        return self.money("freight_cny")
+
+    @property
+    def duty(self) -> Money:
+        return self.money("duty_cny")
+
+    @property
+    def consumption_tax(self) -> Money:
+        return self.money("consumption_tax_cny")
+
+    @property
+    def vat(self) -> Money:
+        return self.money("vat_cny")
+
+    @property
+    def tax(self) -> Money:
+        return self.money("tax_cny")
+
+    @property
+    def total(self) -> Money:
+        return self.money("total_cny")
+
+
+def _detail(qs: QuerySet, public_id: str) -> OrderDetail:
+    order = qs.select_related("merchant", "checkout").filter(public_id=public_id).first()
+    if order is None:
+        raise NotFound(_("Order not found."))
+    lines = list(order.lines.all())
+    timeline = list(order.events.all())
+    return OrderDetail(
+        order=order,
+        lines=lines,
+        timeline=timeline,
+        tracking=ports.tracking_of(order.public_id),
+        payment=ports.part_state(order.public_id),
+    )
+
+
+def buyer_order(ctx: Context, public_id: str) -> OrderDetail:
+    return _detail(buyer_orders(ctx), public_id)
+
+
+def merchant_order(ctx: Context, public_id: str) -> OrderDetail:
+    return _detail(merchant_orders(ctx), public_id)
+
+
+def ops_order(ctx: Context, public_id: str) -> OrderDetail:
+    return _detail(ops_orders(ctx), public_id)
+
+
+def checkout_orders(ctx: Context, checkout_public_id: str) -> list[Order]:
+    orders = list(buyer_orders(ctx).filter(checkout__public_id=checkout_public_id))
+    if not orders:
+        raise NotFound(_("Order not found."))
+    return orders
