@@ -44,6 +44,12 @@ class CampaignIn(Schema):
     starts_at: datetime = Field(..., description="Aware ISO 8601 instant.")
     ends_at: datetime
     status: str = Field("draft", description="draft, published or cancelled")
+    min_readiness: int | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="Export-readiness score a merchant needs to apply offers; null keeps it.",
+    )
 
 
 class CampaignOut(Schema):
@@ -57,6 +63,7 @@ class CampaignOut(Schema):
     ends_at: datetime
     status: str
     phase: str = Field(..., description="upcoming, live or ended")
+    min_readiness: int
 
 
 def _campaign_out(campaign: Campaign) -> dict:
@@ -72,6 +79,7 @@ def _campaign_out(campaign: Campaign) -> dict:
         "ends_at": campaign.ends_at,
         "status": campaign.status,
         "phase": domain.phase(clock.now(), campaign.starts_at, campaign.ends_at).value,
+        "min_readiness": campaign.min_readiness,
     }
 
 

@@ -61,6 +61,14 @@ class CampaignForm(forms.Form):
     starts_at = forms.DateTimeField(label=_("Starts"), widget=DATETIME_INPUT)
     ends_at = forms.DateTimeField(label=_("Ends"), widget=DATETIME_INPUT)
     status = forms.ChoiceField(label=_("Status"), choices=CampaignStatus.choices)
+    min_readiness = forms.IntegerField(
+        label=_("Minimum export-readiness score"),
+        min_value=0,
+        max_value=100,
+        initial=0,
+        required=False,
+        help_text=_("Merchants below this score (0–100) cannot apply offers. 0: no minimum."),
+    )
 
     def input_data(self):
         from .services import CampaignInput
@@ -79,6 +87,7 @@ class CampaignForm(forms.Form):
             starts_at=aware(data["starts_at"], zone),
             ends_at=aware(data["ends_at"], zone),
             status=data["status"],
+            min_readiness=data.get("min_readiness") or 0,
             banner_images={
                 "en": data.get("banner_image_en"),
                 "ms": data.get("banner_image_ms"),

@@ -16,6 +16,7 @@ offer is open.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +61,13 @@ class Campaign(models.Model):
     ends_at = models.DateTimeField(_("ends"))
     status = models.CharField(
         _("status"), max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    # Export-readiness score (academy) a merchant needs before it may apply offers; 0 = none.
+    min_readiness = models.PositiveSmallIntegerField(
+        _("minimum export-readiness score"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("0 to 100; merchants below it cannot apply offers. 0 means no minimum."),
     )
     # Set by the closing task once every offer's unclaimed units went back to stock.
     closed_at = models.DateTimeField(null=True, blank=True)

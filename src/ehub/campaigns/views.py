@@ -230,6 +230,7 @@ def _campaign_form_page(request, campaign=None):
                 "banner_text_zh_hans",
                 "target_market",
                 "status",
+                "min_readiness",
             )
         }
         initial |= {

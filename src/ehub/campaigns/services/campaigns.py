@@ -52,6 +52,7 @@ CAMPAIGN_FIELDS = (
     "starts_at",
     "ends_at",
     "status",
+    "min_readiness",
 )
 TARGET_MARKETS = ("CN",)
 
@@ -102,6 +103,8 @@ class CampaignInput:
     target_market: str = "CN"
     status: str = CampaignStatus.DRAFT
     banner_images: dict = field(default_factory=dict)  # {"en": File, ...}
+    # Minimum export-readiness score (0-100); None keeps the campaign's current one (0 on create).
+    min_readiness: int | None = None
 
 
 def _check_campaign(data: CampaignInput, *, instance: Campaign | None = None) -> list[FieldError]:
@@ -123,6 +126,10 @@ def _check_campaign(data: CampaignInput, *, instance: Campaign | None = None) ->
     ):
         errors.append(FieldError("status", _("Choose a status."), "invalid"))
     errors += domain.check_campaign_window(data.starts_at, data.ends_at)
+    if data.min_readiness is not None and not (
+        isinstance(data.min_readiness, int) and 0 <= data.min_readiness <= 100
+    ):
+        errors.append(FieldError("min_readiness", _("Give a score from 0 to 100."), "out_of_range"))
     for name in ("name_ms", "name_zh_hans"):
         setattr(data, name, (getattr(data, name) or "").strip())
     return errors
@@ -151,6 +158,8 @@ def create_campaign(ctx: Context, data: CampaignInput) -> Campaign:
 
 def _assign(campaign: Campaign, data: CampaignInput) -> None:
     for name in CAMPAIGN_FIELDS:
+        if name == "min_readiness" and data.min_readiness is None:
+            continue  # not given: keep the campaign's (the model's default on create)
         setattr(campaign, name, getattr(data, name))
     for language, image in (data.banner_images or {}).items():
         if image:
@@ -356,6 +365,8 @@ def apply_offer(ctx: Context, campaign_public_id: str, data: OfferInput) -> Offe
     if campaign is None:
         raise NotFound(_("Campaign not found."))
     errors: list[FieldError] = []
+    if campaign.min_readiness:
+        errors += _readiness_gate(ctx.org, campaign.min_readiness)
     sku = (
         Sku.objects.select_related("product")
         .filter(org=ctx.org, code=(data.sku_code or "").strip(), is_active=True)
@@ -427,6 +438,21 @@ def apply_offer(ctx: Context, campaign_public_id: str, data: OfferInput) -> Offe
         Participation.objects.get_or_create(campaign=campaign, org=ctx.org)
         audit.record(ctx, "offer.applied", offer, after=_offer_snapshot(offer))
     return offer
+
+
+def _readiness_gate(org, minimum: int) -> list[FieldError]:
+    """The campaign asks for a minimum export-readiness score (academy); say what is missing."""
+    from ehub.academy.services import readiness
+
+    result = readiness(org)
+    if result.score >= minimum:
+        return []
+    message = _(
+        "This campaign needs an export-readiness score of at least %(minimum)d; yours is %(score)d."
+    ) % {"minimum": minimum, "score": result.score}
+    if result.next_step is not None:
+        message += " " + _("Next step: %(step)s") % {"step": result.next_step.next_step}
+    return [FieldError("readiness", message, "readiness_below_minimum")]
 
 
 def _over_allocation(available: int) -> FieldError:
