@@ -31,6 +31,17 @@ class OrdersConfig(AppConfig):
             events.subscribe(name, handler)
         user_logged_in.connect(_merge_cart, dispatch_uid="ehub.orders.merge_cart")
 
+        from ehub.academy.readiness import register_probe
+
+        register_probe("first_order_shipped", _first_order_shipped)
+
+
+def _first_order_shipped(org) -> bool:
+    """Export readiness: has this merchant shipped an order abroad yet?"""
+    from .models import Order
+
+    return Order.objects.filter(merchant=org, shipped_at__isnull=False).exists()
+
 
 def _merge_cart(sender, request, user, **kwargs):
     """The anonymous cart follows the buyer into their account at login."""

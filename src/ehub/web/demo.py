@@ -161,6 +161,7 @@ def seed(out=print) -> list[DemoLogin]:
         logins.append(DemoLogin(email, "Buyer (China)", ""))
 
     # The contexts' own demo data, lowest first: tariff lines, products with stock, campaigns.
+    from ehub.academy import demo as academy_demo
     from ehub.campaigns import demo as campaigns_demo
     from ehub.catalog import demo as catalog_demo
     from ehub.catalog.tariff import load_default_tariff
@@ -177,6 +178,7 @@ def seed(out=print) -> list[DemoLogin]:
     hub_demo.seed(orgs, out=out)
     orders_demo.seed(orgs, out=out)
     campaigns_demo.seed(out=out)
+    academy_demo.seed(orgs, out=out)
     declared = customs_demo.seed(orgs["platform"])
     if declared:
         out(f"customs demo: {declared} declarations cleared through the sandbox (see /customs/).")
