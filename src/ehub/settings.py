@@ -142,6 +142,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A task still running this long after it started is taken to be orphaned by a dead worker
+# and queued again (core.tasks.requeue_orphaned_tasks). eHub's tasks take seconds.
+EHUB_TASK_LEASE_SECONDS = int(os.environ.get("EHUB_TASK_LEASE_SECONDS", "300"))
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]

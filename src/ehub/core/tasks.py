@@ -92,6 +92,48 @@ def schedule_once(periodic_task, delay: dt.timedelta) -> bool:
     return True
 
 
+ORPHAN_SWEEP_INTERVAL = dt.timedelta(seconds=60)
+
+
+def requeue_orphaned_tasks(lease: dt.timedelta | None = None) -> int:
+    """Put back on the queue tasks whose worker died while running them; returns how many.
+
+    django-tasks-db marks a task RUNNING when a worker claims it and never looks at it again,
+    so a worker killed mid-task (OOM, deploy, power) would leave that task - and whatever order
+    it was moving - stuck for ever. A task still RUNNING ``lease`` after it started is taken
+    to be orphaned and made READY again. eHub's tasks are short (seconds) and idempotent (they
+    are event deliveries and sweeps keyed by ids), so running one twice is harmless; a task
+    that may take longer than the lease must not be written for this queue.
+    """
+    from django.conf import settings
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    if lease is None:
+        lease = dt.timedelta(seconds=getattr(settings, "EHUB_TASK_LEASE_SECONDS", 300))
+    cutoff = dt.datetime.now(dt.UTC) - lease  # the worker's wall clock, as in schedule_once
+    count = DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=cutoff
+    ).update(status=TaskResultStatus.READY, started_at=None)
+    if count:
+        logger.warning("requeued %d task(s) orphaned by a stopped worker", count)
+    return count
+
+
+@task()
+def sweep_orphaned_tasks(reschedule: bool = True) -> int:
+    """Requeue orphaned tasks; then enqueue the next sweep."""
+    count = requeue_orphaned_tasks()
+    if reschedule:
+        schedule_orphan_sweep()
+    return count
+
+
+def schedule_orphan_sweep(delay: dt.timedelta = ORPHAN_SWEEP_INTERVAL) -> bool:
+    """Start (once) the periodic orphan sweep; ``ehub worker`` calls this at start-up."""
+    return schedule_once(sweep_orphaned_tasks, delay)
+
+
 class TaskFailed(RuntimeError):
     """Raised by ``run_pending_tasks(raise_errors=True)`` when a task failed."""
 

@@ -42,7 +42,11 @@ from django.utils.module_loading import import_string
 
 
 def _setting(name: str, default: str) -> str:
-    return str(getattr(settings, name, None) or os.environ.get(name) or default)
+    # A setting of 0 is a value (no delay, no random inspection), not "unset".
+    value = getattr(settings, name, None)
+    if value is None or value == "":
+        value = os.environ.get(name)
+    return str(default if value is None or value == "" else value)
 
 
 def sandbox_delay() -> float:

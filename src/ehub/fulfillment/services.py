@@ -1182,6 +1182,17 @@ def get_manifest(ctx: Context, public_id: str, *, lock: bool = False) -> Manifes
     return found
 
 
+def _consume_lines(system: Context, shipment: Shipment) -> None:
+    """Ship the parcel's units out of the reservations that hold them, BY QUANTITY: a
+    flash-sale line names the offer's reservation (``offer:<OFR>``), shared by every buyer of
+    the offer, so consuming it whole would ship the other buyers' units too."""
+    by_key: dict[str, int] = {}
+    for ln in shipment.lines.all():
+        by_key[ln.reservation_key] = by_key.get(ln.reservation_key, 0) + ln.qty
+    for key in sorted(by_key):
+        inventory.consume(system, key, by_key[key])
+
+
 def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, list[str]]:
     """The carrier's driver takes the manifest: every scanned parcel is shipped (its stock
     leaves the hub: the order's reservation is consumed); a parcel on the manifest but not
@@ -1216,8 +1227,7 @@ def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, 
                 _move(s, S.SHIPPED)
                 s.shipped_at = now
                 s.save(update_fields=["status", "shipped_at"])
-                for key in sorted({ln.reservation_key for ln in s.lines.all()}):
-                    inventory.consume(system, key)
+                _consume_lines(system, s)
                 events.publish(
                     "fulfillment.shipped",
                     {

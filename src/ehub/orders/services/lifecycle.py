@@ -419,7 +419,22 @@ def on_waybill_booked(payload: dict, *, source: str) -> None:
             return
         if _seen(order, source):
             return
-        order.waybill_no = str(payload.get("waybill_no") or "")[:60]
+        waybill_no = str(payload.get("waybill_no") or "")[:60]
+        if order.waybill_no and (
+            order.status != S.PAID or "CEB511" in (order.documents_filed or [])
+        ):
+            # The waybill customs knows (CEB511 filed) is the order's: a late or stray
+            # booking must not overwrite it (the parcel, label and declaration carry it).
+            if waybill_no != order.waybill_no:
+                note(
+                    order,
+                    "ignored",
+                    _("Ignored a booking of waybill %(no)s: the order ships on %(current)s.")
+                    % {"no": waybill_no, "current": order.waybill_no},
+                    source=source,
+                )
+            return
+        order.waybill_no = waybill_no
         order.save(update_fields=["waybill_no"])
         note(
             order,
