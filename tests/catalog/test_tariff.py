@@ -129,7 +129,7 @@ def test_missing_column_and_missing_file(tmp_path):
 def test_command_loads_and_reports_errors(tmp_path, capsys):
     call_command("customs", "load-tariff", "--default")
     out = capsys.readouterr().out
-    assert "cn-2022-01-01.csv: 30 rows, 30 new" in out
+    assert "cn-2022-01-01.csv: 32 rows, 32 new" in out
     count = TariffLine.objects.count()
     bad = write(tmp_path, GOOD + "CN,0810600000,Durian,,035,0.09,0,0,0,true,,,,2022-01-01,\n")
     with pytest.raises(CommandError, match=r"row 4, source"):

@@ -81,3 +81,69 @@ def test_ops_pages(client, world, order):
     assert client.get(f"/ops/orders/{order.public_id}/").status_code == 200
     client.force_login(world.buyer)
     assert client.get("/ops/orders/").status_code in (403, 404)
+
+
+def test_header_cart_count_costs_no_query(client, world, offer, django_assert_num_queries):
+    # The count lives in the session, refreshed by the pages that change the cart.
+    client.force_login(world.buyer)
+    client.post("/cart/add/", {"product": world.durian.product.public_id, "qty": "2"})
+    client.post("/cart/add/", {"offer": offer.public_id, "qty": "1"})
+    home = client.get("/cart/").content.decode()
+    assert 'class="badge"' in home and ">3</span>" in home
+    from django.template import Context as TemplateContext
+    from django.template import Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.session = client.session
+    request.session.keys()  # loaded already by the middleware on a real request
+    request.user = world.buyer
+    with django_assert_num_queries(0):
+        html = Template("{% load orders %}{% cart_link %}").render(
+            TemplateContext({"request": request})
+        )
+    assert ">3</span>" in html
+    # Another identity on the same session (e.g. after logout) does not see that count.
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+    with django_assert_num_queries(0):
+        html = Template("{% load orders %}{% cart_link %}").render(
+            TemplateContext({"request": request})
+        )
+    assert "badge" not in html
+
+
+def test_checkout_page_shows_why_a_line_cannot_be_bought(client, world, engines, cart_with):
+    from ehub.catalog.models import Stock
+
+    cart_with(durian=1)
+    Stock.objects.filter(sku=world.durian).update(on_hand=0, reserved=0)
+    client.force_login(world.buyer)
+    page = client.post("/cart/checkout/", {**DETAILS, "action": "quote"})
+    html = page.content.decode()
+    assert "quote-errors" in html
+    assert [e.code for e in page.context["quote"].errors] == ["insufficient_stock"]
+    assert 'value="place"' not in html  # no "Place order" while refused
+
+
+def test_detail_prices_as_money_and_timeline_labels(client, world, order):
+    from ehub.orders.models import OrderEvent
+
+    OrderEvent.objects.create(order=order, kind="email", to_status="placed", reason="placed")
+    world.buyer.preferred_language = "en"
+    world.buyer.save(update_fields=["preferred_language"])
+    client.force_login(world.buyer)
+    html = client.get(f"/orders/{order.public_id}/").content.decode()
+    assert " fen<" not in html and "CN¥" in html
+    assert "E-mail sent to the buyer: Awaiting payment" in html
+    client.force_login(world.owner)
+    merchant_html = client.get(f"/merchant/orders/{order.public_id}/").content.decode()
+    assert world.buyer.email not in merchant_html  # the buyer's e-mail stays off the timeline
+
+
+def test_anonymous_cart_follows_the_buyer_into_the_header_after_login(client, world):
+    client.post("/cart/add/", {"product": world.durian.product.public_id, "qty": "2"})
+    client.force_login(world.buyer)  # fires user_logged_in: the cart merges, the count follows
+    page = client.get("/orders/").content.decode()
+    assert 'class="badge"' in page and ">2</span>" in page

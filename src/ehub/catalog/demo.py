@@ -104,7 +104,7 @@ PRODUCTS: tuple[DemoProduct, ...] = (
         "durian",
         "#8a6d1d",
         "200799",
-        "",
+        "2007999000",
         "Raja Musang King",
         {
             "en": (
@@ -130,7 +130,7 @@ PRODUCTS: tuple[DemoProduct, ...] = (
         "durian",
         "#e0b84c",
         "081340",
-        "",
+        "0813409000",
         "Raja Musang King",
         {
             "en": (
@@ -159,7 +159,7 @@ PRODUCTS: tuple[DemoProduct, ...] = (
         "durian",
         "#6b4f2a",
         "210112",
-        "",
+        "2101120000",
         "Raja Musang King",
         {
             "en": (
@@ -185,7 +185,7 @@ PRODUCTS: tuple[DemoProduct, ...] = (
         "batik",
         "#1f6f8b",
         "621410",
-        "",
+        "6214100000",
         "Rumah Batik Terengganu",
         {
             "en": (
@@ -237,7 +237,7 @@ PRODUCTS: tuple[DemoProduct, ...] = (
         "batik",
         "#2e8b57",
         "620520",
-        "",
+        "6205200000",
         "Rumah Batik Terengganu",
         {
             "en": (
@@ -266,7 +266,7 @@ PRODUCTS: tuple[DemoProduct, ...] = (
         "batik",
         "#5b4b8a",
         "520852",
-        "",
+        "5208520000",
         "Rumah Batik Terengganu",
         {
             "en": (

@@ -36,7 +36,25 @@ CONSIGNEES = [
 STATES = ["booked", "released", "labelled", "delivered"]
 
 
+def register_carriers_with_customs() -> int:
+    """The sandbox carriers' enterprise codes, registered with (sandbox) China customs, so
+    their waybill documents (CEB511) pass the registered-enterprise check. Idempotent."""
+    from ehub.customs.models import Enterprise
+
+    from .carriers import all_carriers
+
+    added = 0
+    for carrier in all_carriers():
+        _obj, created = Enterprise.objects.get_or_create(
+            code=carrier.logistics_code,
+            defaults={"name": carrier.logistics_name[:100], "role": "logistics"},
+        )
+        added += created
+    return added
+
+
 def seed(orgs: dict, out=print) -> int:
+    register_carriers_with_customs()
     hub, merchant = orgs.get("hub"), orgs.get("durian")
     if hub is None or merchant is None:
         out("fulfillment demo: needs the 'hub' and 'durian' organizations; skipped")

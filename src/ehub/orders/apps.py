@@ -52,3 +52,7 @@ def _merge_cart(sender, request, user, **kwargs):
     key = request.session.get("ehub_cart_token", "") if request is not None else ""
     if key:
         carts.merge_at_login(key, user)
+    if request is not None:  # the header's item count follows the merged cart
+        from ehub.core.context import Context
+
+        carts.remember_count(request.session, user, carts.cart_of(Context(user=user)))

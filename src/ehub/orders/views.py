@@ -44,6 +44,11 @@ def current_cart(request, *, create: bool = False):
     )
 
 
+def _remember(request, cart) -> None:
+    """Refresh the header's cart count kept in the session (see ``carts.remember_count``)."""
+    carts.remember_count(request.session, getattr(request, "user", None), cart)
+
+
 def _page(request, qs):
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -54,6 +59,7 @@ def _page(request, qs):
 @require_GET
 def cart_page(request):
     cart = current_cart(request)
+    _remember(request, cart)
     return render(request, "orders/cart.html", {"cart": carts.view(cart, get_language())})
 
 
@@ -78,6 +84,7 @@ def cart_add(request):
         messages.error(request, exc.detail)
     else:
         messages.success(request, _("Added to your cart."))
+    _remember(request, cart)
     return redirect("cart:index")
 
 
@@ -95,6 +102,7 @@ def cart_line(request, line_id: int):
         carts.set_qty(ctx, cart, line_id, qty)
     except DomainError as exc:
         messages.error(request, exc.detail)
+    _remember(request, cart)
     return redirect("cart:index")
 
 
@@ -134,6 +142,7 @@ def checkout_page(request):
                     idempotency_key=request.POST.get("idempotency_key", ""),
                     language=get_language(),
                 )
+                _remember(request, cart)
                 return HttpResponseRedirect(placement.checkout_url)
             from .domain import clean_consignee
 

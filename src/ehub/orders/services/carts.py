@@ -26,6 +26,9 @@ from ..models import Cart, CartLine
 
 MAX_QTY = 99
 MAX_LINES = 50
+# Session key of the header's item count: [user pk or None, count]. The header shows it on
+# every page without a query; the pages that change a cart refresh it (``remember_count``).
+CART_COUNT = "ehub_cart_count"
 
 
 def _localized(values: dict[str, str], language: str) -> str:
@@ -325,6 +328,15 @@ def count_items(cart_id: int | None) -> int:
     if cart_id is None:
         return 0
     return sum(CartLine.objects.filter(cart_id=cart_id).values_list("qty", flat=True))
+
+
+def remember_count(session, user, cart: Cart | None) -> int:
+    """Store the cart's item count in ``session`` for the header's cart link (one query)."""
+    count = count_items(cart.pk if cart else None)
+    owner = user.pk if user is not None and user.is_authenticated else None
+    if session.get(CART_COUNT) != [owner, count]:  # no session write when nothing changed
+        session[CART_COUNT] = [owner, count]
+    return count
 
 
 def live_offers_for_sku(sku_code: str, product_public_id: str) -> list[Offer]:
