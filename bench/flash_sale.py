@@ -16,6 +16,12 @@ last answer), p50 and p99 latency of every request, oversold (held claims beyond
 be 0), unsold (1,000 − orders: must be 0, demand being 5× stock), and errors (answers other
 than 201 or the expected 409 sold-out / limit).
 
+The server runs ``EHUB_BENCH_FLASH_WEB_THREADS`` threads per worker (default 8, gthread)
+without its access log. Also reported: the server's CPU seconds (its processes' user+system
+time over the run, from /proc) per placed order and per request, and what that CPU cost
+would give with both cores to the server — a figure a shared, busy machine disturbs less
+than the wall-clock rate. Database: ``EHUB_BENCH_FLASH_DATABASE`` (default ehub_flash_bench).
+
 Run alone: ``EHUB_BENCH_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/ehub_orders_bench
 .venv/bin/python -m bench flash_sale``. Without a PostgreSQL URL it is skipped (a one-writer
 SQLite file cannot say anything about this target).
@@ -272,6 +278,33 @@ def _wait_ready(port: int, timeout: float = 60) -> None:
     raise RuntimeError("the server did not start")
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU seconds (user + system) so far (Linux /proc) of the server and its worker processes
+    (``pid``), or with None of the PostgreSQL and Redis server processes (which also serve
+    the other users of a shared machine): the cost per order, which a busy machine changes
+    less than the wall-clock rate."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if pid is None:
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            mine = name.startswith(("postgres", "redis-server"))
+        else:
+            mine = int(entry.name) == pid or int(fields[1]) == pid  # fields[1]: the parent
+        if mine:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -290,7 +323,8 @@ def run() -> list[dict]:
                 "target": None,
             }
         ]
-    url = urlunparse(urlparse(url)._replace(path="/ehub_orders_bench"))
+    name = os.environ.get("EHUB_BENCH_FLASH_DATABASE", "ehub_flash_bench")
+    url = urlunparse(urlparse(url)._replace(path=f"/{name}"))
     redis_url = os.environ.get("EHUB_BENCH_REDIS_URL") or "redis://127.0.0.1:6379/14"
     _ensure_database(url)
     env = _env(url, redis_url)
@@ -303,6 +337,7 @@ def run() -> list[dict]:
 
     port = _free_port()
     workers = os.environ.get("EHUB_BENCH_FLASH_WEB_WORKERS", "2")
+    threads = os.environ.get("EHUB_BENCH_FLASH_WEB_THREADS", "8")
     server_log = open(ROOT / "bench" / "results" / "flash_sale_server.log", "w")  # noqa: SIM115
     server = subprocess.Popen(  # noqa: S603
         [
@@ -314,9 +349,11 @@ def run() -> list[dict]:
             f"127.0.0.1:{port}",
             "--workers",
             workers,
+            "--threads",
+            threads,
             "--no-collectstatic",
         ],
-        env=env,
+        env={**env, "EHUB_WEB_ACCESS_LOG": "0"},
         cwd=ROOT,
         stdout=server_log,
         stderr=subprocess.STDOUT,
@@ -332,9 +369,24 @@ def run() -> list[dict]:
         ]
         for p in procs:
             p.start()
+        while time.time() < start_at - 0.2:
+            time.sleep(0.05)
+        samples: list[tuple[float, float, float]] = []
+        sampling = threading.Event()
+
+        def sample():
+            while not sampling.is_set():
+                samples.append((time.time(), _cpu_seconds(server.pid), _cpu_seconds(None)))
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         results = []
         for _ in procs:
             results.extend(box.get())
+        sampling.set()
+        sampler.join()
+        samples.append((time.time(), _cpu_seconds(server.pid), _cpu_seconds(None)))
         for p in procs:
             p.join()
     finally:
@@ -351,6 +403,17 @@ def run() -> list[dict]:
     errors = [r for r in results if r[0] != 201 and r[3] not in expected_refusals]
     latencies = [(r[2] - r[1]) * 1000 for r in results]
     elapsed = max(r[2] for r in placed) - start_at if placed else float("nan")
+    last_order = start_at + (elapsed if placed else 0.0)
+
+    def cpu_at(moment: float, column: int) -> float:
+        before = [s for s in samples if s[0] <= moment]
+        return (before[-1] if before else samples[0])[column]
+
+    # The sale's own phase: from the start to the last order placed (refusals after it are
+    # the sold-out tail and cost little each).
+    web_cpu = cpu_at(last_order, 1) - samples[0][1]
+    db_cpu = cpu_at(last_order, 2) - samples[0][2]
+    cpu_used = samples[-1][1] - samples[0][1]
     rate = len(placed) / elapsed if placed else 0.0
     kinds: dict[str, int] = {}
     for r in errors:
@@ -384,6 +447,30 @@ def run() -> list[dict]:
         {"metric": "unsold", "value": UNITS - books["units_ordered"], "unit": "units", "target": 0},
         {"metric": "errors", "value": len(errors), "unit": json.dumps(kinds)[:80], "target": 0},
         {"metric": "time to last order", "value": round(elapsed, 2), "unit": "s", "target": None},
+        {
+            "metric": "web CPU per placed order (sale phase)",
+            "value": round(web_cpu / len(placed) * 1000, 2) if placed else 0.0,
+            "unit": "ms CPU (gunicorn, start → last order)",
+            "target": None,
+        },
+        {
+            "metric": "PostgreSQL+Redis CPU per placed order",
+            "value": round(db_cpu / len(placed) * 1000, 2) if placed else 0.0,
+            "unit": "ms CPU (machine-wide: includes others' load)",
+            "target": None,
+        },
+        {
+            "metric": "web CPU per request (whole run)",
+            "value": round(cpu_used / max(len(results), 1) * 1000, 2),
+            "unit": "ms CPU/request",
+            "target": None,
+        },
+        {
+            "metric": "idle 2-core estimate",
+            "value": round(2 * len(placed) / (web_cpu + db_cpu), 1) if web_cpu + db_cpu else 0.0,
+            "unit": "orders/s = 2 cores / (web + db CPU per order), load generator excluded",
+            "target": None,
+        },
     ]
 
 

@@ -247,7 +247,7 @@ LOGGING = {
 # The sandbox wallet's webhook secret (HMAC-SHA256). Required outside debug if the sandbox is
 # used; the demo/test default below exists only with EHUB_DEBUG on.
 EHUB_PAYMENTS_SANDBOX_SECRET = os.environ.get("EHUB_PAYMENTS_SANDBOX_SECRET", "") or (
-    "whsec_sandbox_demo_only_0123456789abcdef" if DEBUG else ""  # noqa: S105
+    "whsec_sandbox_demo_only_0123456789abcdef" if DEBUG else ""
 )
 # Where the sandbox wallet POSTs its callbacks (e.g. http://127.0.0.1:8000); empty: it hands
 # the same signed bytes to the webhook handler in-process.

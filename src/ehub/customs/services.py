@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Value
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from ehub.catalog.tariff import line_rates
@@ -269,38 +269,101 @@ def reserve_quota(ctx: Context, id_number: str, amount: Money, key: str) -> Quot
     now = clock.now()
     year = quota_year(now)
     limit = limits_on(now.astimezone(BEIJING).date()).annual.amount
-    with transaction.atomic():
-        existing = _existing(key, index, amount)
-        if existing is not None:
-            return existing
-        quota, _created = BuyerQuota.objects.get_or_create(
-            id_index=index, year=year, defaults={"updated_at": now}
-        )
-        try:
-            with transaction.atomic():
-                reservation = QuotaReservation.objects.create(
-                    key=key, quota=quota, amount=amount.amount, created_at=now
+    # Three statements and no savepoint on the way through (checkout places an order in one
+    # transaction and every SAVEPOINT/RELEASE is a round trip): take the amount from the
+    # buyer's year row with one conditional upsert, then insert the reservation unless the key
+    # exists. A repeated key is the rare path: the amount is given back and the first
+    # reservation answered.
+    with transaction.atomic(savepoint=False):
+        taken = _take_quota(index, year, amount.amount, limit, now)
+        if taken is None:
+            existing = _existing_or_error(key, index, amount)
+        else:
+            reservation = _insert_reservation(key, taken, amount.amount, now)
+            if reservation is None:
+                BuyerQuota.objects.filter(pk=taken.pk).update(
+                    reserved=F("reserved") - amount.amount
                 )
-        except IntegrityError:
-            # A concurrent call with the same key won; answer as it did.
-            existing = _existing(key, index, amount)
-            if existing is None:
-                raise
-            return existing
-        taken = BuyerQuota.objects.filter(
-            pk=quota.pk, used__lte=Value(limit - amount.amount) - F("reserved")
-        ).update(reserved=F("reserved") + amount.amount, updated_at=now)
-        if not taken:
-            raise QuotaExceeded(
-                _(
-                    "This order (%(amount)s) would take the buyer past the annual "
-                    "cross-border limit of %(limit)s."
+                existing = _existing_or_error(key, index, amount)
+            else:
+                audit.record(
+                    ctx, "customs.quota_reserved", reservation, after=_audit_after(reservation)
                 )
-                % {"amount": amount, "limit": Money(limit, CNY)},
-                field="amount",
+                return reservation
+    # Refusals are raised outside the block: nothing was written, and a caller's transaction
+    # (no savepoint was taken) must stay usable.
+    if isinstance(existing, QuotaStateConflict):
+        raise existing
+    if existing is not None:
+        return existing
+    if taken is None:
+        raise QuotaExceeded(
+            _(
+                "This order (%(amount)s) would take the buyer past the annual "
+                "cross-border limit of %(limit)s."
             )
-        audit.record(ctx, "customs.quota_reserved", reservation, after=_audit_after(reservation))
-    return reservation
+            % {"amount": amount, "limit": Money(limit, CNY)},
+            field="amount",
+        )
+    raise QuotaStateConflict(_("Try again."), field="key")  # pragma: no cover - twin rolled back
+
+
+def _existing_or_error(
+    key: str, index: str, amount: Money
+) -> QuotaReservation | QuotaStateConflict | None:
+    """``_existing`` whose conflict is returned, to be raised once the caller's block is left."""
+    try:
+        return _existing(key, index, amount)
+    except QuotaStateConflict as exc:
+        return exc
+
+
+def _take_quota(index: str, year: int, amount: int, limit: int, now) -> BuyerQuota | None:
+    """Add ``amount`` to the buyer's reserved quota if it fits under ``limit`` (the row is
+    created on first use): one INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING, the same
+    SQL on PostgreSQL and SQLite (3.35+). None when it does not fit."""
+    if amount > limit:
+        return None
+    table = connection.ops.quote_name(BuyerQuota._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id_index, year, used, reserved, updated_at) "  # noqa: S608
+            "VALUES (%s, %s, 0, %s, %s) ON CONFLICT (id_index, year) DO UPDATE SET "
+            f"reserved = {table}.reserved + excluded.reserved, updated_at = excluded.updated_at "
+            f"WHERE {table}.used + {table}.reserved + excluded.reserved <= %s "
+            "RETURNING id, used, reserved",
+            [index, year, amount, stamp, limit],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return BuyerQuota(
+        pk=row[0], id_index=index, year=year, used=row[1], reserved=row[2], updated_at=now
+    )
+
+
+def _insert_reservation(key: str, quota: BuyerQuota, amount: int, now) -> QuotaReservation | None:
+    """Insert the reservation unless ``key`` exists (None then), without a savepoint."""
+    table = connection.ops.quote_name(QuotaReservation._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, quota_id, amount, status, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING id",
+            [key, quota.pk, amount, str(QuotaStatus.RESERVED), stamp],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return QuotaReservation(
+        pk=row[0],
+        key=key,
+        quota=quota,
+        amount=amount,
+        status=QuotaStatus.RESERVED,
+        created_at=now,
+    )
 
 
 def _existing(key: str, index: str, amount: Money) -> QuotaReservation | None:

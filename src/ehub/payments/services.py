@@ -30,13 +30,14 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from ehub.core import audit, clock, events, fx
 from ehub.core.context import Context
 from ehub.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from ehub.core.ids import new_public_id
 from ehub.core.money import Money, Rounding
 
 from . import domain
@@ -211,11 +212,6 @@ def create_intent(
     description = (description or "")[:200]
     get_provider(provider)  # unknown providers fail before anything is written
     digest = _request_hash(parts, return_url, description)
-    existing = PaymentIntent.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        if existing.request_hash != digest:
-            raise IdempotencyKeyReused(_("This idempotency key was used for a different payment."))
-        return existing
     merchants = set(
         Organization.objects.filter(
             pk__in={p.merchant_org_id for p in parts}, kind="merchant"
@@ -223,6 +219,9 @@ def create_intent(
     )
     unknown = [i for i, p in enumerate(parts) if p.merchant_org_id not in merchants]
     if unknown:
+        existing = _existing_intent(buyer, idempotency_key, digest)
+        if existing is not None:
+            return existing
         raise ValidationFailed(
             [
                 FieldError(f"parts[{i}].merchant_org_id", _("No such merchant."), "not_found")
@@ -230,47 +229,96 @@ def create_intent(
             ]
         )
     now = clock.now()
+    # Four statements and no savepoint (checkout calls this inside its one transaction):
+    # the intent is inserted unless the buyer's key exists (ON CONFLICT DO NOTHING, so a
+    # repeated key never spoils the caller's transaction), then its parts and audit entry.
+    with transaction.atomic(savepoint=False):
+        intent = PaymentIntent(
+            buyer=buyer,
+            amount=Money.total((p.total for p in parts), CNY).amount,
+            currency=CNY,
+            provider=provider,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            return_url=return_url,
+            description=description,
+            created_at=now,
+        )
+        inserted = _insert_unless_key_exists(intent)
+        if inserted:
+            _insert_parts(ctx, intent, parts)
+    if not inserted:
+        # Looked up once the block is left: a reused key's Conflict must not spoil a caller's
+        # transaction (no savepoint was taken).
+        existing = _existing_intent(buyer, idempotency_key, digest)
+        if existing is None:  # pragma: no cover - the twin rolled back between statements
+            raise Conflict(
+                _("One of these orders already has a payment in progress."),
+                code="already_paying",
+            )
+        return existing
+    return intent
+
+
+def _insert_parts(ctx: Context, intent: PaymentIntent, parts: list[PaymentPart]) -> None:
     try:
-        with transaction.atomic():
-            intent = PaymentIntent.objects.create(
-                buyer=buyer,
-                amount=Money.total((p.total for p in parts), CNY).amount,
-                currency=CNY,
-                provider=provider,
-                idempotency_key=idempotency_key,
-                request_hash=digest,
-                return_url=return_url,
-                description=description,
-                created_at=now,
-            )
-            PartRow.objects.bulk_create(
-                [
-                    PartRow(
-                        intent=intent,
-                        reference=p.reference,
-                        merchant_org_id=p.merchant_org_id,
-                        category=p.category[:32],
-                        goods=p.goods.amount,
-                        freight=p.freight.amount,
-                        tax=p.tax.amount,
-                    )
-                    for p in parts
-                ]
-            )
-            audit.record(
-                ctx,
-                "payments.intent_created",
-                intent,
-                after={"amount": intent.money, "references": [p.reference for p in parts]},
-            )
+        # A part whose order already has a live payment breaks a unique constraint: the
+        # transaction is then spoiled, and the Conflict rolls it back whole.
+        PartRow.objects.bulk_create(
+            [
+                PartRow(
+                    intent=intent,
+                    reference=p.reference,
+                    merchant_org_id=p.merchant_org_id,
+                    category=p.category[:32],
+                    goods=p.goods.amount,
+                    freight=p.freight.amount,
+                    tax=p.tax.amount,
+                )
+                for p in parts
+            ]
+        )
     except IntegrityError:
-        again = PaymentIntent.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
-        if again is not None and again.request_hash == digest:
-            return again  # a concurrent retry won the race
         raise Conflict(
             _("One of these orders already has a payment in progress."), code="already_paying"
         ) from None
-    return intent
+    audit.record(
+        ctx,
+        "payments.intent_created",
+        intent,
+        after={"amount": intent.money, "references": [p.reference for p in parts]},
+    )
+
+
+def _existing_intent(buyer, idempotency_key: str, digest: str) -> PaymentIntent | None:
+    existing = PaymentIntent.objects.filter(buyer=buyer, idempotency_key=idempotency_key).first()
+    if existing is not None and existing.request_hash != digest:
+        raise IdempotencyKeyReused(_("This idempotency key was used for a different payment."))
+    return existing
+
+
+def _insert_unless_key_exists(intent: PaymentIntent) -> bool:
+    """INSERT the intent … ON CONFLICT (buyer, idempotency_key) DO NOTHING RETURNING id (the
+    same SQL on PostgreSQL and SQLite 3.35+). False when the buyer's key already exists."""
+    if not intent.public_id:
+        intent.public_id = new_public_id("PAY")
+    fields = [f for f in PaymentIntent._meta.local_concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(intent, True), connection) for f in fields]
+    qn = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {qn(PaymentIntent._meta.db_table)} "  # noqa: S608
+        f"({', '.join(qn(f.column) for f in fields)}) VALUES ({', '.join(['%s'] * len(fields))}) "
+        "ON CONFLICT (buyer_id, idempotency_key) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    intent.pk = row[0]
+    intent._state.adding = False
+    intent._state.db = "default"
+    return True
 
 
 def _intent_with_parts(public_id: str, *, lock: bool = False) -> PaymentIntent:

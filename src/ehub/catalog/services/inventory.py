@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -542,50 +542,183 @@ def reserve_many(
     for sku_id, hub_id in wanted:
         _check_key(line_key(key_prefix, sku_id, hub_id), "key_prefix")
 
-    with transaction.atomic():
-        expires_at = _check_expiry(expires_at)
-        stocks = {
-            (s.sku_id, s.hub_id): s
-            for s in Stock.objects.filter(
-                sku_id__in={sku_id for sku_id, _h in wanted},
-                hub_id__in={hub_id for _s, hub_id in wanted},
-            ).only("pk", "org_id", "sku_id", "hub_id")
-        }
-        known_skus = set(
-            Sku.objects.filter(pk__in={sku_id for sku_id, _h in wanted}).values_list(
-                "pk", flat=True
+    keys = {pair: line_key(key_prefix, *pair) for pair in wanted}
+    outermost = not connection.in_atomic_block
+    try:
+        # No savepoint inside a caller's transaction (a round trip each way): a refusal is
+        # undone by hand below and raised once the block is left, so it never spoils it.
+        with transaction.atomic(savepoint=False):
+            held, errors = _hold_many(
+                ctx, wanted, first_index, keys, purpose, _check_expiry(expires_at)
             )
+            if not errors:
+                _ensure_sweep(expires_at)
+    except IntegrityError:
+        # A concurrent call with the same keys inserted first (the unique key decides). In a
+        # transaction of our own it is over: answer as that call did. Inside a caller's
+        # transaction that transaction is spoiled: the caller decides (checkout replays).
+        if not outermost:
+            raise
+        existing = {r.key: r for r in _existing_holds(list(keys.values()))}
+        if set(existing) != set(keys.values()):  # pragma: no cover - the twin rolled back
+            raise
+        held = {
+            pair: _same_hold(existing[key], pair[0], pair[1], wanted[pair])
+            for pair, key in keys.items()
+        }
+    if errors:
+        raise ValidationFailed(errors)
+    return [held[pair] for pair in sorted(wanted, key=first_index.__getitem__)]
+
+
+def _existing_holds(keys: list[str]) -> QuerySet:
+    return Reservation.objects.select_related("stock").filter(key__in=keys)
+
+
+def _take_for_hold(sku_id: int, hub_id: int, qty: int, now) -> tuple | None:
+    """Reserve ``qty`` at (SKU, hub) with one conditional UPDATE … RETURNING (PostgreSQL and
+    SQLite 3.35+): (stock id, org id, on hand, reserved) after it, or None when refused."""
+    table = connection.ops.quote_name(Stock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET reserved = reserved + %s, updated_at = %s "  # noqa: S608
+            "WHERE sku_id = %s AND hub_id = %s AND on_hand >= reserved + %s "
+            "RETURNING id, org_id, on_hand, reserved",
+            [qty, connection.ops.adapt_datetimefield_value(now), sku_id, hub_id, qty],
         )
-        # Fixed lock order: existing rows by stock id; lines without a row fail anyway.
-        order = sorted(wanted, key=lambda pair: (stocks[pair].pk if pair in stocks else 0, pair))
-        held: dict[tuple[int, int], Reservation] = {}
-        for pair in order:
-            index = first_index[pair]
-            if pair[0] not in known_skus:
-                errors.append(FieldError(f"lines[{index}].sku", _("SKU not found."), "not_found"))
+        return cursor.fetchone()
+
+
+def _insert_holds(
+    taken: dict[tuple[int, int], tuple],
+    wanted: dict[tuple[int, int], int],
+    keys: dict[tuple[int, int], str],
+    purpose: str,
+    expires_at: dt.datetime | None,
+    now: dt.datetime,
+) -> dict[tuple[int, int], Reservation]:
+    """One INSERT of the new holds … ON CONFLICT (key) DO NOTHING RETURNING id, key: the ones
+    inserted, by (SKU, hub). A key that exists is skipped instead of spoiling the transaction."""
+    if not taken:
+        return {}
+    table = connection.ops.quote_name(Reservation._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    expiry = connection.ops.adapt_datetimefield_value(expires_at) if expires_at else None
+    active = str(ReservationStatus.ACTIVE)
+    rows, params = [], []
+    for pair, row in taken.items():
+        rows.append("(%s, %s, %s, %s, 0, 0, %s, %s, %s, %s)")
+        params += [row[0], row[1], keys[pair], wanted[pair], active, purpose, expiry, stamp]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (stock_id, org_id, key, qty, released_qty, consumed_qty, "  # noqa: S608
+            f"status, purpose, expires_at, created_at) VALUES {', '.join(rows)} "
+            "ON CONFLICT (key) DO NOTHING RETURNING id, key",
+            params,
+        )
+        ids = dict((key, pk) for pk, key in cursor.fetchall())
+    by_key = {key: pair for pair, key in keys.items()}
+    return {
+        by_key[key]: Reservation(
+            pk=pk,
+            stock_id=taken[by_key[key]][0],
+            org_id=taken[by_key[key]][1],
+            key=key,
+            qty=wanted[by_key[key]],
+            status=ReservationStatus.ACTIVE,
+            purpose=purpose,
+            expires_at=expires_at,
+            created_at=now,
+        )
+        for key, pk in ids.items()
+    }
+
+
+def _why_not(pair: tuple[int, int], qty: int, index: int) -> list[FieldError]:
+    """The refusal of a line whose UPDATE took nothing (the slow path: a few reads)."""
+    stock = Stock.objects.filter(sku_id=pair[0], hub_id=pair[1]).only("pk").first()
+    if stock is None and not Sku.objects.filter(pk=pair[0]).exists():
+        return [FieldError(f"lines[{index}].sku", _("SKU not found."), "not_found")]
+    refused = _refused(
+        Operation.RESERVATION, stock.pk if stock else None, Change(0, qty), f"lines[{index}].qty"
+    )
+    return list(refused.errors)
+
+
+def _hold_many(
+    ctx: Context,
+    wanted: dict[tuple[int, int], int],
+    first_index: dict[tuple[int, int], int],
+    keys: dict[tuple[int, int], str],
+    purpose: str,
+    expires_at: dt.datetime | None,
+) -> tuple[dict[tuple[int, int], Reservation], list[FieldError]]:
+    """reserve_many's transaction, in 3 statements for a new one-line hold (+1 per line):
+    which keys exist; one conditional UPDATE … RETURNING per (SKU, hub); one bulk INSERT of
+    the reservations; one of the stock movements. No savepoints, no per-line reads."""
+    errors: list[FieldError] = []
+    held: dict[tuple[int, int], Reservation] = {}
+    now = clock.now()
+    taken: dict[tuple[int, int], tuple] = {}
+    # Fixed lock order, the same for every caller: (SKU, hub) ascending (one stock row each),
+    # so two carts sharing SKUs wait for each other instead of deadlocking.
+    for pair in sorted(wanted):
+        row = _take_for_hold(pair[0], pair[1], wanted[pair], now)
+        if row is None:
+            found = _existing_hold(keys[pair])  # a replay needs no units: answer the first
+            if found is None:
+                errors.extend(_why_not(pair, wanted[pair], first_index[pair]))
                 continue
             try:
-                held[pair] = _hold(
-                    ctx,
-                    stocks.get(pair),
-                    sku_id=pair[0],
-                    hub_id=pair[1],
-                    qty=wanted[pair],
-                    change=Change(0, wanted[pair]),
-                    key=line_key(key_prefix, *pair),
-                    purpose=purpose,
-                    expires_at=expires_at,
-                    field=f"lines[{index}].qty",
-                )
-            except ValidationFailed as exc:
-                errors.extend(exc.errors)
+                held[pair] = _same_hold(found, pair[0], pair[1], wanted[pair])
             except Conflict as exc:
+                index = first_index[pair]
                 errors.append(FieldError(f"lines[{index}].key", exc.detail, exc.code))
-        if errors:
-            # Raising inside the atomic block undoes every hold taken above.
-            raise ValidationFailed(errors)
-        _ensure_sweep(expires_at)
-    return [held[pair] for pair in sorted(wanted, key=first_index.__getitem__)]
+        else:
+            taken[pair] = row
+    if not errors:
+        inserted = _insert_holds(taken, wanted, keys, purpose, expires_at, now)
+        repeated = [pair for pair in taken if pair not in inserted]
+        if repeated:
+            # Keys held already (a replay): those lines take nothing this time.
+            existing = {r.key: r for r in _existing_holds([keys[p] for p in repeated])}
+            for pair in repeated:
+                row = taken.pop(pair)
+                Stock.objects.filter(pk=row[0]).update(reserved=F("reserved") - wanted[pair])
+                try:
+                    held[pair] = _same_hold(existing[keys[pair]], pair[0], pair[1], wanted[pair])
+                except Conflict as exc:
+                    index = first_index[pair]
+                    errors.append(FieldError(f"lines[{index}].key", exc.detail, exc.code))
+                    Reservation.objects.filter(pk__in=[r.pk for r in inserted.values()]).delete()
+        held.update(inserted)
+    if errors:
+        # Give back what the lines took (the rows stay locked by us until commit).
+        for pair, row in taken.items():
+            Stock.objects.filter(pk=row[0]).update(reserved=F("reserved") - wanted[pair])
+        return {}, errors
+    if not taken:
+        return held, []
+    actor_id = _actor_id(ctx)
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                stock_id=row[0],
+                org_id=row[1],
+                reason=MovementReason(Operation.RESERVATION.value),
+                on_hand_delta=0,
+                reserved_delta=wanted[pair],
+                on_hand_after=row[2],
+                reserved_after=row[3],
+                reference=keys[pair][:REFERENCE_MAX],
+                note=purpose[:NOTE_MAX],
+                actor_id=actor_id,
+                at=now,
+            )
+            for pair, row in taken.items()
+        ]
+    )
+    return held, []
 
 
 def _locked_hold(key: str) -> Reservation:
