@@ -21,6 +21,12 @@ from .conftest import DETAILS, ctx_of
 BUDGET = 25
 
 
+@pytest.fixture
+def redis_off(settings):
+    """The database-only gate (no EHUB_REDIS_URL), whatever the environment sets."""
+    settings.REDIS_URL = ""
+
+
 def _place(world, cart, key):
     from ehub.orders.services import checkout
 
@@ -36,7 +42,7 @@ def _describe(sql: list[str]) -> str:
 
 
 @pytest.mark.parametrize("mixed", [False, True], ids=["flash-sale", "mixed"])
-def test_placing_an_order_costs_at_most_25_queries(world, cart_with, offer, mixed):
+def test_placing_an_order_costs_at_most_25_queries(world, cart_with, offer, mixed, redis_off):
     from ehub.campaigns.models import Claim
     from ehub.catalog.models import Reservation, Stock
     from ehub.customs.models import QuotaReservation
@@ -73,7 +79,7 @@ def test_a_replayed_placement_answers_the_first(world, cart_with, offer):
 
 
 def test_a_sold_out_buyer_is_refused_before_any_order_work(
-    world, cart_with, offer, make_user, django_assert_max_num_queries
+    world, cart_with, offer, make_user, django_assert_max_num_queries, redis_off
 ):
     """Sold out: the cart read and the gate's refusal; no pricing, no quota, no payment, no
     idempotency lookup. Without Redis (here) the gate asks the database (PostgreSQL: its claim
