@@ -133,3 +133,54 @@ def test_run_pending_tasks_respects_max_tasks_inside_a_test_transaction():
     assert run_pending_tasks(max_tasks=2) == 2
     assert run_pending_tasks() == 1
     assert sorted(event.payload["n"] for _, event in CALLS) == [0, 1, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publish_many_writes_every_delivery_in_the_callers_transaction():
+    events.subscribe("test.happened", FIRST)
+    events.subscribe("test.happened", SECOND)
+    events.subscribe("test.other", SECOND)
+    ctx = Context.system(via="cli")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.publish_many([("test.happened", {"n": 0})], ctx=ctx)
+        assert DBTaskResult.objects.count() == 2
+        raise RuntimeError("change rolled back")
+    assert DBTaskResult.objects.count() == 0
+
+    with transaction.atomic():
+        published = events.publish_many(
+            [
+                ("test.happened", {"n": 1, "items": ("a", "b")}),
+                ("test.other", {"n": 2}),
+                ("test.nobody", {"n": 3}),  # no subscriber: returned, nothing queued
+            ],
+            ctx=ctx,
+        )
+    assert [e.name for e in published] == ["test.happened", "test.other", "test.nobody"]
+    assert len({e.id for e in published}) == 3
+    assert DBTaskResult.objects.count() == 3
+    assert run_pending_tasks(raise_errors=True) == 3
+    got = sorted((name, e.name, e.payload["n"], e.id) for name, e in CALLS)
+    first, second = published[0], published[1]
+    assert got == sorted(
+        [
+            ("first", "test.happened", 1, first.id),
+            ("second", "test.happened", 1, first.id),
+            ("second", "test.other", 2, second.id),
+        ]
+    )
+    for _, event in CALLS:
+        assert event.meta == {"actor_id": None, "org_id": None, "via": "cli", "request_id": ""}
+        assert event.occurred_at == first.occurred_at
+    assert {"n": 1, "items": ["a", "b"]} in [e.payload for _, e in CALLS]
+
+
+@pytest.mark.django_db
+def test_publish_many_refuses_a_bad_event_before_writing_any():
+    events.subscribe("test.happened", FIRST)
+    with pytest.raises(TypeError):
+        events.publish_many([("test.happened", {"n": 1}), ("test.happened", {"x": object()})])
+    with pytest.raises(ValueError):
+        events.publish_many([("test.happened", {"n": 1}), ("nodot", {})])
+    assert DBTaskResult.objects.count() == 0
+    assert events.publish_many([]) == []

@@ -175,6 +175,24 @@ def test_malformed_xml_is_refused_with_its_problem_and_the_rest_clears(world):
     assert result.declared == 2
 
 
+def test_a_message_that_cannot_be_filed_is_refused_as_file_document_refuses_it(world):
+    orders = _orders(1, seed=9, bad_share=0)
+    head = orders[0].messages[0].Order[0].OrderHead
+    decl = declarations.new_declaration(world.platform, "ORD-RECEIPT-ONLY", clock.now())
+    decl.ebp_code, decl.ebc_code = head.ebpCode, head.ebcCode  # a valid receipt, not fileable
+    receipt = declarations.receipt_message(decl, "120")
+    with pytest.raises(declarations.DocumentInvalid) as caught:
+        declarations.file_document(world.ctx, receipt)
+    expected = tuple({"path": e.field, "code": e.code, "message": str(e.message)}
+                     for e in caught.value.errors)  # fmt: skip
+    result = batch.clear_batch(
+        world.ctx, [receipt, *_messages(orders)], goods=synthetic.goods_mapping()
+    )
+    assert [(r.index, r.root, r.errors) for r in result.refused] == [(0, "CEB622Message", expected)]
+    assert expected[0]["code"] == "not_fileable"
+    assert result.declared == 1
+
+
 def test_missing_documents_leave_the_order_waiting(world):
     (o,) = _orders(1, seed=13, bad_share=0)
     result = batch.clear_batch(world.ctx, list(o.messages[:2]), goods=synthetic.goods_mapping())

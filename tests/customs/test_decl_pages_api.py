@@ -71,6 +71,8 @@ def test_other_organizations_cannot_open_the_console(customs_world, red_declarat
     assert client.get("/customs/declarations/").status_code == 403
     assert client.get(f"/customs/declarations/{red_declaration.public_id}/").status_code == 403
     assert Client().get("/customs/declarations/").status_code == 302  # to the login page
+    officer = officer_client(customs_world)
+    assert officer.get("/customs/declarations/CDL-NONE-NONE-NONE/").status_code == 404
 
 
 def test_detail_highlights_mismatches_and_masks_the_id(customs_world):

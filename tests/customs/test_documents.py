@@ -403,3 +403,34 @@ def test_tax_bill_of_a_declaration_round_trips(customs_world):
     head = bill.Tax[0].TaxHeadRd
     total = head.customsTax + head.valueAddedTax + head.consumptionTax
     assert int(total * 100) == decl.tax_total
+
+
+# Element order of the CEB623 cancel and the CEB625 return head (the GACC standard): the two
+# messages share it, and the codec writes what the dataclass declares.
+INVT_REQUEST_ELEMENTS = [
+    "guid", "appType", "appTime", "appStatus", "customsCode", "orderNo", "ebpCode", "ebpName",
+    "ebcCode", "ebcName", "logisticsNo", "logisticsCode", "logisticsName", "copNo", "preNo",
+    "invtNo", "buyerIdType", "buyerIdNumber", "buyerName", "buyerTelephone", "agentCode",
+    "agentName", "reason", "note",
+]  # fmt: skip
+
+
+FILLED = {name: "X" for name in INVT_REQUEST_ELEMENTS}  # empty elements are not written
+
+
+@pytest.mark.parametrize(
+    ("message", "path"),
+    [
+        (d.CEB623Message(guid=GUID, InvtCancel=[d.InvtCancel(**FILLED)]), "InvtCancel"),
+        (
+            d.CEB625Message(guid=GUID, InvtRefund=[d.InvtRefund(d.InvtRefundHead(**FILLED), [])]),
+            "InvtRefund/InvtRefundHead",
+        ),
+    ],
+)
+def test_cancel_and_return_heads_keep_the_standards_element_order(message, path):
+    xml = to_xml(message)
+    root = ET.fromstring(xml)  # noqa: S314 - our own output
+    head = root.find("/".join(f"{NS}{tag}" for tag in path.split("/")))
+    assert [child.tag.removeprefix(NS) for child in head] == INVT_REQUEST_ELEMENTS
+    assert from_xml(xml) == message

@@ -120,6 +120,24 @@ def test_annual_limit_to_the_fen(june):
 
 
 @pytest.mark.django_db
+def test_a_declarations_quota_is_its_buyers_in_the_year_it_was_declared(june):
+    from ehub.customs.models import Declaration
+
+    services.reserve_quota(CTX, ID, cny("1000.00"), "order-1")
+    services.reserve_quota(CTX, OTHER_ID, cny("3.00"), "order-2")
+    decl = Declaration(buyer_id_index=blind_index(ID), declared_at=JUNE)
+    found = services.declaration_quota_usage(decl)
+    assert (found.year, found.used, found.reserved) == (2025, cny("0"), cny("1000.00"))
+    assert found.remaining == cny("25000.00") and found.limit == cny("26000.00")
+    # The Beijing year counts: 17:00 UTC on 31 December is already 1 January there.
+    decl.declared_at = datetime(2024, 12, 31, 17, 0, tzinfo=UTC)
+    assert services.declaration_quota_usage(decl).year == 2025
+    decl.declared_at = datetime(2024, 12, 31, 15, 0, tzinfo=UTC)  # 23:00 in Beijing
+    older = services.declaration_quota_usage(decl)
+    assert (older.year, older.reserved) == (2024, cny("0"))
+
+
+@pytest.mark.django_db
 def test_year_is_counted_in_beijing_time():
     # 16:30 UTC on 31 December is already 00:30 on 1 January in Beijing.
     with clock.frozen(datetime(2025, 12, 31, 16, 30, tzinfo=UTC)):

@@ -24,7 +24,6 @@ per batch rather than one per step.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,7 +43,6 @@ from ehub.customs import webhooks
 from ehub.customs.domain import documents as d
 from ehub.customs.domain.limits import BEIJING, limits_on
 from ehub.customs.domain.risk import shipped_screen
-from ehub.customs.domain.validation import validate
 from ehub.customs.domain.xmlcodec import MessageFormatError, to_xml
 from ehub.customs.gateways import sandbox_answers
 from ehub.customs.models import (
@@ -147,19 +145,11 @@ def _collect(messages: Sequence[d.Message | bytes | str], result: BatchResult):
         except MessageFormatError as exc:
             result.refused.append(RefusedDocument(index, "", "", _issues(exc.issues)))
             continue
-        issues = validate(parsed)
+        issues = D.filing_issues(parsed)
         order_no = ""
-        records = list(getattr(parsed, parsed.BODY, None) or [])
+        records = parsed.records
         if records and parsed.ROOT in D.FILEABLE:
             order_no = D._head(D.FILEABLE[parsed.ROOT], records[0]).orderNo or ""
-        if parsed.ROOT not in D.FILEABLE:
-            issues = [
-                d.Issue(
-                    parsed.ROOT,
-                    "not_fileable",
-                    str(_("Only orders, payments, waybills and inventory lists can be filed.")),
-                )
-            ]
         if issues:
             result.refused.append(RefusedDocument(index, parsed.ROOT, order_no, _issues(issues)))
             continue
@@ -341,83 +331,15 @@ def _write_declarations(decls: Sequence[Declaration], stamp) -> None:
 
 
 def _publish_decisions(ctx: Context, answered) -> None:
-    """``customs.released`` / ``rejected`` / ``inspection`` for each decided declaration.
-
-    One ``deliver_event`` task row per (event, subscriber), as ``events.publish`` writes them,
-    but inserted together: with the database task backend the rows are built here and written
-    with one bulk insert in the batch's transaction (same outbox guarantee); with any other
-    backend each event goes through ``events.publish``."""
-    from ehub.core.tasks import _is_database_backend, deliver_event
-
-    todo = []
-    for decl, final, info in answered:
-        name = D.EVENT_OF.get(final)
-        handlers = events.subscribers(name) if name else []
-        if handlers:
-            payload = {
-                "declaration": decl.public_id,
-                "order_no": decl.order_no,
-                "filing_org_id": decl.filing_org_id,
-                "status": final,
-                "info": info,
-            }
-            todo.append((name, payload, handlers))
-    if not todo:
-        return
-    if not _is_database_backend(deliver_event.backend):
-        for name, payload, _handlers in todo:
-            events.publish(name, payload, ctx=ctx)
-        return
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    occurred = clock.now().isoformat()
-    meta = events._meta(ctx)
-    at = connection.ops.adapt_datetimefield_value(clock.now())
-    run_after = connection.ops.adapt_datetimefield_value(deliver_event.run_after or get_date_max())
-    postgres = connection.vendor == "postgresql"
-    rows = []
-    for name, payload, handlers in todo:
-        event_id = str(uuid.uuid4())
-        for handler in handlers:
-            task_id = uuid.uuid4()
-            args = {
-                "args": [name, handler, payload, event_id],
-                "kwargs": {"occurred_at": occurred, "meta": meta},
-            }
-            rows.append(
-                (
-                    task_id if postgres else task_id.hex,
-                    TaskResultStatus.READY.value,
-                    at,
-                    _json(args),
-                    deliver_event.priority,
-                    deliver_event.module_path,
-                    "[]",
-                    deliver_event.queue_name,
-                    deliver_event.backend,
-                    run_after,
-                    "",
-                    "",
-                )
-            )
-    _insert(
-        DBTaskResult,
+    """``customs.released`` / ``rejected`` / ``inspection`` for each decided declaration, written
+    together in the batch's transaction (``events.publish_many``)."""
+    events.publish_many(
         (
-            "id",
-            "status",
-            "enqueued_at",
-            "args_kwargs",
-            "priority",
-            "task_path",
-            "worker_ids",
-            "queue_name",
-            "backend_name",
-            "run_after",
-            "exception_class_path",
-            "traceback",
+            (D.EVENT_OF[final], D.decision_payload(decl, final, info))
+            for decl, final, info in answered
+            if final in D.EVENT_OF
         ),
-        rows,
+        ctx=ctx,
     )
 
 

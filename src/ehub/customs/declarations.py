@@ -454,25 +454,30 @@ def _parse(message: d.Message | bytes | str) -> tuple[d.Message, str]:
     return message, to_xml(message).decode("utf-8")
 
 
+def filing_issues(parsed: d.Message) -> list[d.Issue]:
+    """Why a parsed message cannot be filed (empty when it can): every validation problem,
+    else ``not_fileable`` for a message that is not an order, payment, waybill or list."""
+    issues = validate(parsed)
+    if issues or parsed.ROOT in FILEABLE:
+        return issues
+    return [
+        d.Issue(
+            parsed.ROOT,
+            "not_fileable",
+            _(
+                "Only orders (CEB311), payments (CEB411), waybills (CEB511) and inventory "
+                "lists (CEB621) can be filed."
+            ),
+        )
+    ]
+
+
 def check_document(message: d.Message | bytes | str) -> tuple[d.Message, str]:
     """Parse and validate; raise with every problem's element path, or return (message, xml)."""
     parsed, xml = _parse(message)
-    issues = validate(parsed)
+    issues = filing_issues(parsed)
     if issues:
         raise DocumentInvalid([FieldError(i.path, i.message, i.code) for i in issues])
-    if parsed.ROOT not in FILEABLE:
-        raise DocumentInvalid(
-            [
-                FieldError(
-                    parsed.ROOT,
-                    _(
-                        "Only orders (CEB311), payments (CEB411), waybills (CEB511) and inventory "
-                        "lists (CEB621) can be filed."
-                    ),
-                    "not_fileable",
-                )
-            ]
-        )
     return parsed, xml
 
 
@@ -776,6 +781,27 @@ def declare(
 EVENT_OF = {"800": "customs.released", "100": "customs.rejected", "500": "customs.inspection"}
 
 
+def decision_payload(decl: Declaration, status: str, info: str) -> dict[str, Any]:
+    """The payload of the ``EVENT_OF`` events (per-call receipts and batches alike)."""
+    return {
+        "declaration": decl.public_id,
+        "order_no": decl.order_no,
+        "filing_org_id": decl.filing_org_id,
+        "status": status,
+        "info": info,
+    }
+
+
+def _time17(moment: datetime) -> str:
+    """A receipt's ``returnTime``: YYYYMMDDhhmmss and milliseconds."""
+    return moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
+
+
+def _invt_no(decl: Declaration) -> str:
+    """The list number customs gave, or the one the sandbox derives from the copNo."""
+    return decl.invt_no or (CUSTOMS_CODE + decl.cop_no[-14:])
+
+
 def inventory_return(
     decl: Declaration, status: str, info: str = "", *, now: datetime | None = None
 ) -> d.InventoryReturn:
@@ -789,9 +815,9 @@ def inventory_return(
         agentCode=decl.ebp_code,
         copNo=decl.cop_no,
         preNo="",
-        invtNo=decl.invt_no or ("2991" + decl.cop_no[-14:]),
+        invtNo=_invt_no(decl),
         returnStatus=status,
-        returnTime=moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
+        returnTime=_time17(moment),
         returnInfo=info[:1000],
     )
 
@@ -961,7 +987,7 @@ def document_receipt_message(
     common = {
         "guid": new_guid(),
         "returnStatus": status,
-        "returnTime": moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
+        "returnTime": _time17(moment),
         "returnInfo": info[:1000],
     }
     if kind == DocumentKind.ORDER:
@@ -1006,10 +1032,10 @@ def tax_bill_message(decl: Declaration, *, now: datetime | None = None) -> d.CEB
         )
         for n, line in enumerate(tax_lines, start=1)
     ]
-    invt_no = decl.invt_no or ("2991" + decl.cop_no[-14:])
+    invt_no = _invt_no(decl)
     head = d.TaxHeadRd(
         guid=new_guid(),
-        returnTime=moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}",
+        returnTime=_time17(moment),
         invtNo=invt_no,
         taxNo=f"{invt_no}01",
         customsTax=sum((ln.customsTax for ln in lines), Decimal("0.00")),
@@ -1052,17 +1078,7 @@ def _advance(ctx: Context, decl: Declaration, item: d.InventoryReturn, now: date
     )
     name = EVENT_OF.get(item.returnStatus)
     if name:
-        events.publish(
-            name,
-            {
-                "declaration": decl.public_id,
-                "order_no": decl.order_no,
-                "filing_org_id": decl.filing_org_id,
-                "status": decl.status,
-                "info": item.returnInfo,
-            },
-            ctx=ctx,
-        )
+        events.publish(name, decision_payload(decl, decl.status, item.returnInfo), ctx=ctx)
 
 
 # -- officer decisions -------------------------------------------------------------------------

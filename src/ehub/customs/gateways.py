@@ -196,7 +196,7 @@ def sandbox_decide(message_xml: str) -> list[tuple[str, str]]:
     from ehub.customs import declarations as decl_services
     from ehub.customs.domain.validation import validate
     from ehub.customs.domain.xmlcodec import MessageFormatError, from_xml
-    from ehub.customs.models import Declaration, DocumentKind
+    from ehub.customs.models import Declaration
 
     try:
         message = from_xml(message_xml.encode("utf-8"))
@@ -211,10 +211,9 @@ def sandbox_decide(message_xml: str) -> list[tuple[str, str]]:
     if decl is None:
         return []
     docs = decl_services.documents_of(decl)
-    needed = (DocumentKind.ORDER, DocumentKind.PAYMENT, DocumentKind.WAYBILL)
-    if any(k not in docs for k in needed):
+    if any(k not in docs for k in decl_services.NEEDED):
         return [("100", "order, payment and waybill must all be filed")]
-    order, payment, waybill = (docs[k] for k in needed)
+    order, payment, waybill = (docs[k] for k in decl_services.NEEDED)
     facts = decl_services.gather_facts(order, inventory, decl)
     result = decl_services.evaluate(order, payment, waybill, inventory, facts)
     return sandbox_answers(result, head.orderNo)

@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import os
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 from django_tasks import task
 
 from ehub.core.context import Context
-
-
-def _setting(name: str, default: str) -> str:
-    value = getattr(settings, name, None)
-    return str(value if value is not None else os.environ.get(name) or default)
+from ehub.customs.gateways import _setting  # settings, then environment, then default
 
 
 def sandbox_delay() -> float:

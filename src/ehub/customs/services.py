@@ -229,11 +229,18 @@ def _quota_used(id_number: str, year: int) -> Money:
 
 def quota_usage(id_number: str, *, year: int | None = None) -> QuotaUsage:
     """The buyer's used and reserved amounts in ``year`` (this Beijing year by default)."""
-    year = year or quota_year(clock.now())
+    return _usage(_id_index(id_number), year or quota_year(clock.now()))
+
+
+def declaration_quota_usage(declaration) -> QuotaUsage:
+    """The quota of a declaration's buyer (by its ID number's blind index) in the Beijing year
+    it was declared (this year while undeclared): the officer page shows it."""
+    return _usage(declaration.buyer_id_index, quota_year(declaration.declared_at or clock.now()))
+
+
+def _usage(index: str, year: int) -> QuotaUsage:
     row = (
-        BuyerQuota.objects.filter(id_index=_id_index(id_number), year=year)
-        .values_list("used", "reserved")
-        .first()
+        BuyerQuota.objects.filter(id_index=index, year=year).values_list("used", "reserved").first()
     ) or (0, 0)
     limits = limits_on(date(year, 12, 31))
     return QuotaUsage(year, Money(row[0], CNY), Money(row[1], CNY), limits.annual)

@@ -16,12 +16,11 @@ from django.utils.translation import pgettext_lazy
 
 from ehub.accounts.domain import Portal
 from ehub.core import clock
-from ehub.core.errors import DomainError, NotFound
+from ehub.core.errors import DomainError
 from ehub.core.money import Money
-from ehub.customs import declarations
+from ehub.customs import declarations, services
 from ehub.customs.domain.codes import RECEIPT_KINDS, RETURN_STATUSES, TAX_BILL_STATUSES
-from ehub.customs.domain.limits import BEIJING, limits_on
-from ehub.customs.models import BuyerQuota, Lane
+from ehub.customs.models import Lane
 from ehub.web.access import context_of, portal_required
 
 HANDLING_TARGET = timedelta(hours=3)
@@ -171,21 +170,6 @@ def _comparison(decl, docs: dict) -> list[dict]:
     return rows
 
 
-def _quota(decl):
-    year = (decl.declared_at or clock.now()).astimezone(BEIJING).year
-    row = BuyerQuota.objects.filter(id_index=decl.buyer_id_index, year=year).first()
-    limit = limits_on(clock.now().astimezone(BEIJING).date()).annual
-    used = Money(row.used if row else 0, "CNY")
-    reserved = Money(row.reserved if row else 0, "CNY")
-    return {
-        "year": year,
-        "used": used,
-        "reserved": reserved,
-        "limit": limit,
-        "remaining": max(limit - used - reserved, Money(0, "CNY")),
-    }
-
-
 def _money_rows(tax: dict) -> list[tuple]:
     keys = [
         ("goods_value", _("Goods value")),
@@ -204,10 +188,7 @@ def _money_rows(tax: dict) -> list[tuple]:
 @portal_required(Portal.CUSTOMS)
 def detail(request, public_id: str):
     ctx = _officer(request)
-    try:
-        decl = declarations.declaration_of(ctx, public_id)
-    except NotFound:
-        raise Http404 from None
+    decl = declarations.declaration_of(ctx, public_id)  # NotFound becomes a 404 page
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         action, _label = ACTIONS[form.cleaned_data["action"]]
@@ -236,7 +217,7 @@ def detail(request, public_id: str):
             "list_lines": inventory.get("InventoryList", []),
             "tax_rows": _money_rows(tax),
             "tax_lines": lines,
-            "quota": _quota(decl),
+            "quota": services.declaration_quota_usage(decl),
             "clock": _clock(decl, clock.now()),
             "receipts": _timeline(decl),
             "form": form,

@@ -384,7 +384,9 @@ class Tax:
 
 
 @dataclass
-class InvtCancel:
+class _InvtRequestHead:
+    """The elements CEB623 and CEB625 share: which declared list the request is about, and why."""
+
     guid: str = text(36, fmt="guid")
     appType: str = text(1, codes=APP_TYPES)
     appTime: str = text(14, fmt="time14")
@@ -412,31 +414,13 @@ class InvtCancel:
 
 
 @dataclass
-class InvtRefundHead:
-    guid: str = text(36, fmt="guid")
-    appType: str = text(1, codes=APP_TYPES)
-    appTime: str = text(14, fmt="time14")
-    appStatus: str = text(1, codes=APP_STATUSES)
-    customsCode: str = text(4, fmt="digits4")
-    orderNo: str = text(60)
-    ebpCode: str = text(18, fmt="enterprise")
-    ebpName: str = text(100)
-    ebcCode: str = text(18, fmt="enterprise")
-    ebcName: str = text(100)
-    logisticsNo: str = text(60)
-    logisticsCode: str = text(18, fmt="enterprise")
-    logisticsName: str = text(100)
-    copNo: str = text(20)
-    preNo: str = text(18, required=False)
-    invtNo: str = text(18)
-    buyerIdType: str = text(1, codes=BUYER_ID_TYPES)
-    buyerIdNumber: str = text(60)
-    buyerName: str = text(60)
-    buyerTelephone: str = text(30)
-    agentCode: str = text(18, fmt="enterprise")
-    agentName: str = text(100)
-    reason: str = text(1000)
-    note: str = text(1000, required=False)
+class InvtCancel(_InvtRequestHead):
+    """CEB623: withdraw a declared inventory list."""
+
+
+@dataclass
+class InvtRefundHead(_InvtRequestHead):
+    """CEB625: the goods of a released list are returned."""
 
 
 @dataclass
