@@ -40,6 +40,8 @@ LANGUAGES: tuple[str, ...] = ("en", "ms", "zh-hans")
 # before a product may be shown; Malay is welcome but optional.
 REQUIRED_TO_PUBLISH: tuple[str, ...] = ("en", "zh-hans")
 LANGUAGE_LABELS = {"en": _("English"), "ms": _("Malay"), "zh-hans": _("Chinese (simplified)")}
+# The suffix of each language's form fields and CSV columns (``title_zh_hans``).
+LANG_SUFFIX = {"en": "en", "ms": "ms", "zh-hans": "zh_hans"}
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000

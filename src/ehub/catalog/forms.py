@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from . import domain
 from .models import ProductStatus
 
-LANG_SUFFIX = {"en": "en", "ms": "ms", "zh-hans": "zh_hans"}
+LANG_SUFFIX = domain.LANG_SUFFIX
 LANG_NAMES = {
     "en": _("English"),
     "ms": _("Malay"),

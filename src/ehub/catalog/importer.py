@@ -43,23 +43,15 @@ from ehub.core.errors import FieldError, ValidationFailed
 
 from . import domain, search
 from .models import Product, ProductStatus, ProductTranslation, Sku
-from .services.products import require_merchant
+from .services.products import PRODUCT_FIELDS, require_merchant
 
-LANG_SUFFIX = {"en": "en", "ms": "ms", "zh-hans": "zh_hans"}
+LANG_SUFFIX = domain.LANG_SUFFIX
 PRODUCT_COLUMNS = (
     "product_ref",
     "status",
     *(f"title_{s}" for s in LANG_SUFFIX.values()),
     *(f"description_{s}" for s in LANG_SUFFIX.values()),
-    "brand",
-    "origin_country",
-    "hs_code",
-    "gcode",
-    "net_weight_g",
-    "gross_weight_g",
-    "length_mm",
-    "width_mm",
-    "height_mm",
+    *PRODUCT_FIELDS,
 )
 SKU_COLUMNS = (
     "sku_code",

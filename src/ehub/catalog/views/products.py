@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,13 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ehub.accounts.domain import Portal
-from ehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ehub.core.errors import Conflict, ValidationFailed
 from ehub.core.forms import add_service_errors
 from ehub.web.access import context_of, portal_required
 
 from .. import domain, hs, importer
 from ..forms import (
-    LANG_SUFFIX,
     ImageForm,
     ImportForm,
     NewProductForm,
@@ -39,20 +37,6 @@ IMPORT_SESSION_KEY = "ehub_catalog_import"
 MAX_IMPORT_IN_SESSION = 2 * 1024 * 1024
 
 merchant_page = portal_required(Portal.MERCHANT)
-
-
-def _ctx(request):
-    return context_of(request)
-
-
-def _guard(call, *args, **kwargs):
-    """Run a service call, turning its access errors into Django's 403/404 pages."""
-    try:
-        return call(*args, **kwargs)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc)) from exc
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
 
 
 def _language() -> str:
@@ -72,7 +56,7 @@ def product_list(request):
     status = q = ""
     if filters.is_valid():
         status, q = filters.cleaned_data["status"], filters.cleaned_data["q"]
-    qs = _guard(services.list_products, _ctx(request), status=status, q=q)
+    qs = services.list_products(context_of(request), status=status, q=q)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     language = _language()
     rows = [(p, services.display_title(p, language)) for p in page.object_list]
@@ -115,8 +99,8 @@ def _product_input(form: ProductForm) -> services.ProductInput:
 @require_http_methods(["GET", "POST"])
 @merchant_page
 def product_create(request):
-    ctx = _ctx(request)
-    _guard(services.require_merchant, ctx)
+    ctx = context_of(request)
+    services.require_merchant(ctx)
     form = NewProductForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         skus, errors = [], []
@@ -134,7 +118,7 @@ def product_create(request):
         try:
             if errors:
                 raise ValidationFailed(errors)
-            product = _guard(services.create_product, ctx, _product_input(form), skus)
+            product = services.create_product(ctx, _product_input(form), skus)
         except ValidationFailed as exc:
             add_service_errors(form, exc)
         else:
@@ -151,7 +135,7 @@ def product_create(request):
 def _initial(view: services.ProductView) -> dict:
     product = view.product
     initial = {name: getattr(product, name) for name in services.PRODUCT_FIELDS}
-    for lang, suffix in LANG_SUFFIX.items():
+    for lang, suffix in domain.LANG_SUFFIX.items():
         text = view.texts.get(lang, domain.Text())
         initial[f"title_{suffix}"] = text.title
         initial[f"description_{suffix}"] = text.description
@@ -194,13 +178,13 @@ def _edit_page(request, view, form, *, status=200, image_form=None, sku_form=Non
 @require_http_methods(["GET", "POST"])
 @merchant_page
 def product_edit(request, public_id: str):
-    ctx = _ctx(request)
-    view = _guard(services.product_view, ctx, public_id)
+    ctx = context_of(request)
+    view = services.product_view(ctx, public_id)
     if request.method == "POST":
         form = ProductForm(request.POST)
         if form.is_valid():
             try:
-                _guard(services.update_product, ctx, public_id, _product_input(form))
+                services.update_product(ctx, public_id, _product_input(form))
             except ValidationFailed as exc:
                 add_service_errors(form, exc)
             else:
@@ -213,15 +197,15 @@ def product_edit(request, public_id: str):
 @require_POST
 @merchant_page
 def product_status(request, public_id: str, action: str):
-    ctx = _ctx(request)
+    ctx = context_of(request)
     call = {"publish": services.publish, "archive": services.archive, "draft": services.to_draft}
     if action not in call:
         raise Http404
     try:
-        _guard(call[action], ctx, public_id)
+        call[action](ctx, public_id)
     except ValidationFailed as exc:
         # Show what stops publishing on the fields themselves.
-        view = _guard(services.product_view, ctx, public_id)
+        view = services.product_view(ctx, public_id)
         form = ProductForm(data=_initial(view))
         form.is_valid()
         add_service_errors(form, exc)
@@ -261,30 +245,30 @@ def _sku_input(form: SkuForm) -> services.SkuInput:
 @require_POST
 @merchant_page
 def sku_add(request, public_id: str):
-    ctx = _ctx(request)
+    ctx = context_of(request)
     form = SkuForm(request.POST)
     if form.is_valid():
         try:
-            _guard(services.add_sku, ctx, public_id, _sku_input(form))
+            services.add_sku(ctx, public_id, _sku_input(form))
         except ValidationFailed as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("SKU added."))
             return redirect(reverse("catalog:edit", args=[public_id]) + "#skus")
-    view = _guard(services.product_view, ctx, public_id)
+    view = services.product_view(ctx, public_id)
     return _edit_page(request, view, ProductForm(initial=_initial(view)), sku_form=form, status=422)
 
 
 @require_http_methods(["GET", "POST"])
 @merchant_page
 def sku_edit(request, public_id: str, code: str):
-    ctx = _ctx(request)
-    sku = _guard(services.get_sku, ctx, public_id, code)
+    ctx = context_of(request)
+    sku = services.get_sku(ctx, public_id, code)
     if request.method == "POST":
         form = SkuForm(request.POST)
         if form.is_valid():
             try:
-                _guard(services.update_sku, ctx, public_id, code, _sku_input(form))
+                services.update_sku(ctx, public_id, code, _sku_input(form))
             except ValidationFailed as exc:
                 add_service_errors(form, exc)
             else:
@@ -301,7 +285,10 @@ def sku_edit(request, public_id: str, code: str):
                 "net_weight_g": sku.net_weight_g,
                 "gross_weight_g": sku.gross_weight_g,
                 "is_active": sku.is_active,
-                **{f"variant_label_{s}": labels.get(lang, "") for lang, s in LANG_SUFFIX.items()},
+                **{
+                    f"variant_label_{s}": labels.get(lang, "")
+                    for lang, s in domain.LANG_SUFFIX.items()
+                },
             }
         )
     return render(
@@ -315,7 +302,7 @@ def sku_edit(request, public_id: str, code: str):
 @require_POST
 @merchant_page
 def image_add(request, public_id: str):
-    ctx = _ctx(request)
+    ctx = context_of(request)
     form = ImageForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["image"]
@@ -323,8 +310,7 @@ def image_add(request, public_id: str):
             form.add_error("image", _("The image is larger than 5 MB."))
         else:
             try:
-                _guard(
-                    services.add_image,
+                services.add_image(
                     ctx,
                     public_id,
                     upload.read(),
@@ -336,7 +322,7 @@ def image_add(request, public_id: str):
             else:
                 messages.success(request, _("Image added."))
                 return redirect(reverse("catalog:edit", args=[public_id]) + "#images")
-    view = _guard(services.product_view, ctx, public_id)
+    view = services.product_view(ctx, public_id)
     return _edit_page(
         request, view, ProductForm(initial=_initial(view)), image_form=form, status=422
     )
@@ -345,7 +331,7 @@ def image_add(request, public_id: str):
 @require_POST
 @merchant_page
 def image_remove(request, public_id: str, image_id: int):
-    _guard(services.remove_image, _ctx(request), public_id, image_id)
+    services.remove_image(context_of(request), public_id, image_id)
     messages.success(request, _("Image removed."))
     return redirect(reverse("catalog:edit", args=[public_id]) + "#images")
 
@@ -388,8 +374,8 @@ def hs_suggest(request):
 @require_http_methods(["GET", "POST"])
 @merchant_page
 def import_page(request):
-    ctx = _ctx(request)
-    _guard(services.require_merchant, ctx)
+    ctx = context_of(request)
+    services.require_merchant(ctx)
     form = ImportForm()
     report = None
     token = ""
@@ -400,10 +386,10 @@ def import_page(request):
             messages.error(request, _("Upload the file again: the checked file has expired."))
             return redirect("catalog:import")
         try:
-            report = _guard(importer.run, ctx, stored["content"])
+            report = importer.run(ctx, stored["content"])
         except ValidationFailed as exc:
             # The catalog changed since the dry run; show the new report.
-            report = _guard(importer.check, ctx, stored["content"])
+            report = importer.check(ctx, stored["content"])
             status = 422
             if report.ok:
                 messages.error(request, str(exc.detail))
@@ -429,7 +415,7 @@ def import_page(request):
             upload = form.cleaned_data["file"]
             content = upload.read(importer.MAX_BYTES + 1)
             try:
-                report = _guard(importer.check, ctx, content)
+                report = importer.check(ctx, content)
             except ValidationFailed as exc:
                 add_service_errors(form, exc)
                 status = 422
@@ -460,8 +446,8 @@ def import_page(request):
 @require_GET
 @merchant_page
 def export_csv(request):
-    ctx = _ctx(request)
-    content = _guard(importer.export_csv, ctx)
+    ctx = context_of(request)
+    content = importer.export_csv(ctx)
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="ehub-catalog.csv"'
     return response
