@@ -44,12 +44,15 @@ def test_demo_registration_numbers_pass_the_real_checks():
     from ehub.accounts.domain import normalize_cn_resident_id, normalize_registration_number
 
     demo.seed()
-    for org in Organization.objects.exclude(registration_number=""):
+    registered = list(Organization.objects.exclude(registration_number=""))
+    profiles = list(BuyerProfile.objects.all())
+    assert registered and profiles, "the demo seeds registered companies and buyer identities"
+    for org in registered:
         assert (
             normalize_registration_number(org.country, org.registration_number)
             == org.registration_number
         )
-    for profile in BuyerProfile.objects.all():
+    for profile in profiles:
         assert normalize_cn_resident_id(profile.id_number) == profile.id_number
 
 

@@ -242,52 +242,32 @@ def test_home_without_products_says_the_catalogue_is_empty(client):
     assert "Malaysia Week" in text
 
 
-def test_home_renders_without_the_campaign_banner_template(client, shop, monkeypatch):
-    monkeypatch.setattr(views, "_banners_template_exists", lambda: False)
-    response = client.get("/")
-    assert response.status_code == 200
-    assert response.context["has_campaign_banners"] is False
-    assert "campaign-banners" not in text_of(response)
+def test_home_shows_live_campaign_banners_in_the_buyers_language(client, shop):
+    from ehub.campaigns.models import Campaign
+    from ehub.core import clock
+
+    now = clock.now()
+    for slug, starts in (
+        ("malaysia-week", now - dt.timedelta(hours=1)),
+        ("later", now + dt.timedelta(days=3)),
+    ):
+        Campaign.objects.create(
+            slug=slug,
+            name_en="Malaysia Week",
+            name_zh_hans="马来西亚周",
+            starts_at=starts,
+            ends_at=now + dt.timedelta(days=7),
+            status="published",
+        )
+    text = text_of(client.get("/", headers=ZH))
+    assert "campaign-banners" in text
+    assert "<h3>马来西亚周</h3>" in text
+    assert "/campaigns/malaysia-week/" in text
+    assert "/campaigns/later/" not in text
 
 
-def test_home_renders_campaign_banners_once_the_campaigns_template_exists(
-    client, shop, monkeypatch
-):
-    templates = [
-        {
-            **settings.TEMPLATES[0],
-            "APP_DIRS": False,
-            "OPTIONS": {
-                **settings.TEMPLATES[0]["OPTIONS"],
-                "loaders": [
-                    (
-                        "django.template.loaders.locmem.Loader",
-                        {
-                            "campaigns/_home_banners.html": (
-                                '{% for b in banners %}<p class="banner">{{ b }}</p>{% endfor %}'
-                            )
-                        },
-                    ),
-                    "django.template.loaders.app_directories.Loader",
-                ],
-            },
-        }
-    ]
-    calls = []
-
-    def live_banners(language, now):
-        calls.append(language)
-        return ["Malaysia Week 马来西亚周"]
-
-    monkeypatch.setattr(views, "_live_banners_function", lambda: live_banners)
-    views._banners_template_exists.cache_clear()
-    try:
-        with override_settings(TEMPLATES=templates):
-            text = text_of(client.get("/", headers=ZH))
-    finally:
-        views._banners_template_exists.cache_clear()
-    assert '<p class="banner">Malaysia Week 马来西亚周</p>' in text
-    assert calls == ["zh-hans"]
+def test_home_without_live_campaigns_has_no_banner_section(client, shop):
+    assert "campaign-banners" not in text_of(client.get("/"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,8 +7,6 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from ehub.core.forms import add_service_errors  # noqa: F401  (re-exported for views)
-
 from .domain import InvalidNumber, normalize_cn_resident_id, normalize_registration_number
 from .models import User
 

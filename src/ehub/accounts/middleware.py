@@ -7,7 +7,26 @@ import uuid
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from ehub.core.context import Context
+
 from . import services
+
+
+def context_of(request) -> Context:
+    """The request's Context: the one ContextMiddleware attached, else one built here from the
+    user and the session's active organization (and attached), e.g. for a RequestFactory
+    request. Costs no query: memberships are cached on the user.
+    """
+    ctx = getattr(request, "ctx", None)
+    if not isinstance(ctx, Context):
+        session = getattr(request, "session", None)
+        ctx = services.build_context(
+            getattr(request, "user", None),
+            session.get(services.SESSION_ORG_KEY) if session is not None else None,
+            request_id=getattr(request, "request_id", ""),
+        )
+        request.ctx = ctx
+    return ctx
 
 
 class UserLanguageMiddleware:

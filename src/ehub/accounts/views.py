@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ehub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from ehub.core.fields import mask
+from ehub.core.forms import add_service_errors
 
 from . import services
 from .domain import home_portal
@@ -27,8 +28,8 @@ from .forms import (
     BuyerSignupForm,
     LoginForm,
     MerchantSignupForm,
-    add_service_errors,
 )
+from .middleware import context_of
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -45,15 +46,6 @@ def safe_next(request, fallback: str = "/") -> str:
         ):
             return candidate
     return fallback
-
-
-def context_of(request):
-    """The caller's Context (a real one: the middleware's ``request.ctx`` is a lazy proxy)."""
-    return services.build_context(
-        request.user,
-        request.session.get(services.SESSION_ORG_KEY),
-        request_id=getattr(request, "request_id", ""),
-    )
 
 
 def _set_language_cookie(response, code: str) -> None:

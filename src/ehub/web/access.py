@@ -16,22 +16,9 @@ from django.utils.translation import gettext as _
 
 from ehub.accounts import services
 from ehub.accounts.domain import PORTAL_ORG_KINDS, Portal, may_enter
-from ehub.core.context import Context
+from ehub.accounts.middleware import context_of
 
-
-def context_of(request) -> Context:
-    """The request's Context (built here when no middleware made one, e.g. a RequestFactory
-    request). Costs no query: memberships are cached on the user.
-    """
-    ctx = getattr(request, "ctx", None)
-    if not isinstance(ctx, Context):
-        ctx = services.build_context(
-            request.user,
-            request.session.get(services.SESSION_ORG_KEY),
-            request_id=getattr(request, "request_id", ""),
-        )
-        request.ctx = ctx
-    return ctx
+__all__ = ["activate_org", "context_of", "enter_portal", "portal_required"]
 
 
 def activate_org(request, org) -> None:

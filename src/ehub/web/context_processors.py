@@ -16,6 +16,7 @@ from django.utils.translation import get_language, get_language_info
 
 from ehub.accounts import services
 from ehub.accounts.domain import Portal
+from ehub.accounts.middleware import context_of
 
 # Where each portal lives. Storefront first: it is the public home.
 PORTAL_URL_NAMES: dict[str, str] = {
@@ -42,18 +43,11 @@ class LanguageItem:
     current: bool
 
 
-def _ctx(request):
-    ctx = getattr(request, "ctx", None)
-    if ctx is None:  # e.g. a page rendered outside ContextMiddleware (500 handler, tests)
-        ctx = services.build_context(getattr(request, "user", None))
-    return ctx
-
-
 def nav_items(request) -> list[NavItem]:
     labels = dict(Portal.choices)
     return [
         NavItem(code=code, label=labels[code], url=reverse(PORTAL_URL_NAMES[code]))
-        for code in services.portals_of(_ctx(request))
+        for code in services.portals_of(context_of(request))
     ]
 
 
@@ -70,6 +64,6 @@ def portal(request) -> dict:
     return {
         "portal_nav": SimpleLazyObject(lambda: nav_items(request)),
         "user_orgs": SimpleLazyObject(lambda: services.orgs_of(getattr(request, "user", None))),
-        "active_org": SimpleLazyObject(lambda: _ctx(request).org),
+        "active_org": SimpleLazyObject(lambda: context_of(request).org),
         "ehub_languages": SimpleLazyObject(languages),
     }

@@ -5,10 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from ehub.core.forms import add_service_errors
-
-__all__ = ["TokenForm", "add_service_errors"]
-
 
 class TokenForm(forms.Form):
     name = forms.CharField(

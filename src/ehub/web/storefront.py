@@ -8,15 +8,11 @@ reads the exchange rate once.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from importlib import import_module
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
@@ -25,13 +21,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ehub.accounts.domain import Portal
 from ehub.catalog.services import storefront
-from ehub.core import clock
-from ehub.core.errors import NotFound
 
 from .access import portal_required
 
 SESSION_CURRENCY_KEY = storefront.CURRENCY_SESSION_KEY
-BANNERS_TEMPLATE = "campaigns/_home_banners.html"
 MAX_QUERY_CHARS = 200
 
 
@@ -80,44 +73,6 @@ def _render(request, template: str, context: dict, status: int = 200):
 
 
 # ---------------------------------------------------------------------------------------------
-# Campaign banners (provided by the campaigns context when it exists)
-# ---------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _banners_template_exists() -> bool:
-    try:
-        get_template(BANNERS_TEMPLATE)
-    except TemplateDoesNotExist:
-        return False
-    return True
-
-
-def _live_banners_function():
-    try:
-        module = import_module("ehub.campaigns.services")
-    except ModuleNotFoundError as exc:
-        if exc.name != "ehub.campaigns.services":
-            raise  # a broken import inside the module must not look like "no campaigns"
-        return None
-    return getattr(module, "live_banners", None)
-
-
-def campaign_banners_context(language: str) -> dict:
-    """``has_campaign_banners`` and a lazy ``banners`` list for the home page's slot.
-
-    The slot renders only when the campaigns context ships its template; the banners come
-    from ``ehub.campaigns.services.live_banners(language, now)`` when it exists, and are read
-    only if the template uses them.
-    """
-    if not _banners_template_exists():
-        return {"has_campaign_banners": False, "banners": []}
-    live = _live_banners_function()
-    banners = SimpleLazyObject(lambda: list(live(language, clock.now())) if live else [])
-    return {"has_campaign_banners": True, "banners": banners}
-
-
-# ---------------------------------------------------------------------------------------------
 # Pages
 # ---------------------------------------------------------------------------------------------
 
@@ -125,12 +80,9 @@ def campaign_banners_context(language: str) -> dict:
 @require_GET
 @portal_required(Portal.STOREFRONT)
 def home(request):
-    language = buyer_language()
-    data = storefront.home(language, pricer_for(request))
+    data = storefront.home(buyer_language(), pricer_for(request))
     return _render(
-        request,
-        "web/storefront/home.html",
-        {"home": data, "categories": data.categories, **campaign_banners_context(language)},
+        request, "web/storefront/home.html", {"home": data, "categories": data.categories}
     )
 
 
@@ -138,12 +90,9 @@ def home(request):
 @portal_required(Portal.STOREFRONT)
 def category(request, category: str):
     language = buyer_language()
-    try:
-        page = storefront.category_products(
-            category, language, pricer_for(request), request.GET.get("page")
-        )
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
+    page = storefront.category_products(
+        category, language, pricer_for(request), request.GET.get("page")
+    )
     return _render(
         request,
         "web/storefront/category.html",
@@ -160,10 +109,7 @@ def category(request, category: str):
 @portal_required(Portal.STOREFRONT)
 def merchant(request, public_id: str):
     language = buyer_language()
-    try:
-        card = storefront.merchant(public_id, language)
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
+    card = storefront.merchant(public_id, language)
     page = storefront.merchant_products(
         public_id, language, pricer_for(request), request.GET.get("page")
     )
@@ -185,12 +131,9 @@ def search(request):
 @require_GET
 @portal_required(Portal.STOREFRONT)
 def product(request, public_id: str):
-    try:
-        detail = storefront.product_detail(
-            public_id, buyer_language(), pricer_for(request), request.GET.get("sku")
-        )
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
+    detail = storefront.product_detail(
+        public_id, buyer_language(), pricer_for(request), request.GET.get("sku")
+    )
     return _render(request, "web/storefront/product.html", {"product": detail})
 
 

@@ -2,25 +2,25 @@
 
 The storefront's pages are in ``web.storefront``.
 
-Views stay thin: the rules are in ``accounts.domain`` and ``accounts.services``.
+Views stay thin: the rules are in ``accounts.domain`` and ``accounts.services``. A service's
+NotFound / PermissionDenied becomes the 404 / 403 page in ``core.middleware``.
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ehub.accounts import services
 from ehub.accounts.domain import OrgStatus, Portal
-from ehub.core.errors import NotFound, PermissionDenied, ValidationFailed
+from ehub.core.errors import ValidationFailed
+from ehub.core.forms import add_service_errors
 
 from .access import context_of, portal_required
-from .forms import TokenForm, add_service_errors
+from .forms import TokenForm
 
 PAGE_SIZE = 25
 
@@ -74,10 +74,7 @@ def ops(request):
 @require_GET
 @portal_required(Portal.OPS)
 def ops_merchants(request):
-    try:
-        pending = services.pending_merchants(context_of(request))
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc)) from exc
+    pending = services.pending_merchants(context_of(request))
     return render(
         request,
         "web/ops_merchants.html",
@@ -88,12 +85,7 @@ def ops_merchants(request):
 @require_POST
 @portal_required(Portal.OPS)
 def ops_approve(request, org_id: int):
-    try:
-        org = services.approve_org(context_of(request), org_id)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc)) from exc
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
+    org = services.approve_org(context_of(request), org_id)
     messages.success(request, _("%(name)s is approved and may now sell.") % {"name": org.name})
     return redirect("web:ops_merchants")
 
@@ -109,17 +101,14 @@ def merchant_settings(request):
     ctx = context_of(request)
     issued = None
     form = TokenForm(request.POST if request.method == "POST" else None)
-    try:
-        if request.method == "POST" and form.is_valid():
-            try:
-                issued = services.create_token(ctx, form.cleaned_data["name"])
-            except ValidationFailed as exc:
-                add_service_errors(form, exc)
-            else:
-                form = TokenForm()
-        tokens = services.list_tokens(ctx)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc)) from exc
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.create_token(ctx, form.cleaned_data["name"])
+        except ValidationFailed as exc:
+            add_service_errors(form, exc)
+        else:
+            form = TokenForm()
+    tokens = services.list_tokens(ctx)
     response = render(
         request,
         "web/merchant_settings.html",
@@ -140,11 +129,6 @@ def merchant_settings(request):
 @require_POST
 @portal_required(Portal.MERCHANT)
 def token_revoke(request, token_id: int):
-    try:
-        token = services.revoke_token(context_of(request), token_id)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc)) from exc
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
+    token = services.revoke_token(context_of(request), token_id)
     messages.success(request, _("Token “%(name)s” is revoked.") % {"name": token.name})
     return redirect("web:merchant_settings")
