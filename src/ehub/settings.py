@@ -27,6 +27,12 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
 
 
+def env_map(name: str, default: str = "") -> dict[str, str]:
+    """``key=value`` pairs, comma-separated (``zh-hans=CNY,en=MYR``)."""
+    pairs = (part.partition("=") for part in env_list(name, default))
+    return {key.strip(): value.strip() for key, _sep, value in pairs if key.strip()}
+
+
 DEBUG = env_bool("EHUB_DEBUG", False)
 
 SECRET_KEY = os.environ.get("EHUB_SECRET_KEY", "")
@@ -223,7 +229,21 @@ if not DEBUG:
 
 # `ehub serve`
 EHUB_WEB_WORKERS = int(os.environ.get("EHUB_WEB_WORKERS", "2"))
+EHUB_WEB_THREADS = int(os.environ.get("EHUB_WEB_THREADS", "8"))
+EHUB_WEB_ACCESS_LOG = os.environ.get("EHUB_WEB_ACCESS_LOG", "1") != "0"
 EHUB_BIND = os.environ.get("EHUB_BIND", "127.0.0.1:8000")
+
+# Storefront: the currencies a buyer may choose, and the one shown first for each language
+# (any other language: MYR).
+EHUB_STOREFRONT_CURRENCIES = tuple(
+    code.upper() for code in env_list("EHUB_STOREFRONT_CURRENCIES", "CNY,MYR,SGD,USD")
+)
+EHUB_STOREFRONT_CURRENCY_BY_LANGUAGE = {
+    language.lower(): code.upper()
+    for language, code in env_map(
+        "EHUB_STOREFRONT_CURRENCY_BY_LANGUAGE", "zh-hans=CNY,en=MYR,ms=MYR"
+    ).items()
+}
 
 # --- customs settings (owned by ehub.customs) ---
 # Customs webhook endpoints may resolve to private, loopback, link-local or reserved addresses

@@ -51,10 +51,6 @@ HOME_MERCHANTS = 6
 FALLBACK_LANGUAGE = "en"
 BASE_CURRENCY = "MYR"
 
-# Currencies a buyer may choose, and the one shown first for each language. Both can be
-# overridden in settings (EHUB_STOREFRONT_CURRENCIES, EHUB_STOREFRONT_CURRENCY_BY_LANGUAGE).
-CURRENCIES: tuple[str, ...] = ("CNY", "MYR", "SGD", "USD")
-CURRENCY_BY_LANGUAGE: dict[str, str] = {"zh-hans": "CNY", "en": "MYR", "ms": "MYR"}
 # Where the web layer keeps a buyer's chosen currency (any page showing prices reads it).
 CURRENCY_SESSION_KEY = "ehub_currency"
 # At or below this many units available (summed over hubs) a product shows "only a few left".
@@ -62,11 +58,13 @@ LOW_STOCK = 5
 
 
 def currencies() -> tuple[str, ...]:
-    return tuple(getattr(settings, "EHUB_STOREFRONT_CURRENCIES", CURRENCIES))
+    """Currencies a buyer may choose (settings.EHUB_STOREFRONT_CURRENCIES)."""
+    return tuple(settings.EHUB_STOREFRONT_CURRENCIES)
 
 
 def default_currency(language: str | None) -> str:
-    mapping = getattr(settings, "EHUB_STOREFRONT_CURRENCY_BY_LANGUAGE", CURRENCY_BY_LANGUAGE)
+    """The currency shown first in ``language`` (EHUB_STOREFRONT_CURRENCY_BY_LANGUAGE)."""
+    mapping = settings.EHUB_STOREFRONT_CURRENCY_BY_LANGUAGE
     code = mapping.get((language or "").lower(), BASE_CURRENCY)
     return code if code in currencies() else BASE_CURRENCY
 

@@ -11,8 +11,6 @@ access log off (a flash sale writes thousands of lines a second).
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -32,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=int(os.environ.get("EHUB_WEB_THREADS", "8")),
+            default=settings.EHUB_WEB_THREADS,
             help="threads per worker process (gthread; default EHUB_WEB_THREADS or 8)",
         )
         parser.add_argument("--timeout", type=int, default=30)
@@ -62,7 +60,7 @@ def run_gunicorn(bind: str, workers: int, threads: int, timeout: int) -> None:
             # needed, but connections must be kept alive between a client's requests.
             self.cfg.set("keepalive", 5)
             self.cfg.set("timeout", timeout)
-            if os.environ.get("EHUB_WEB_ACCESS_LOG", "1") != "0":
+            if settings.EHUB_WEB_ACCESS_LOG:
                 self.cfg.set("accesslog", "-")
             self.cfg.set("proc_name", "ehub")
 
