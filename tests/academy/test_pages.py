@@ -39,7 +39,8 @@ def test_course_page_public_and_with_progress(
     assert response.status_code == 302
     with django_assert_max_num_queries(14):
         response = client.get(f"/academy/courses/{course.slug}/")
-    assert "Start the course" in response.content.decode() or "Mula" in response.content.decode()
+    text = response.content.decode()  # the learner reads Malay, their saved language
+    assert f'href="/academy/courses/{course.slug}/continue/">Mulakan kursus<' in text
 
 
 def test_lesson_reader_in_malay_with_resume(client, course, learner):
@@ -96,7 +97,7 @@ def test_quiz_pages_fail_then_pass(client, course, learner, django_assert_max_nu
     assert response.status_code == 302
     text = client.get(f"/academy/attempts/{attempt.public_id}/").content.decode()
     assert 'data-score="0"' in text
-    assert "Goods, freight and insurance." in text or "Barangan, tambang dan insurans." in text
+    assert "Barangan, tambang dan insurans." in text  # the explanation, in the learner's Malay
 
     client.post(f"/academy/courses/{course.slug}/modules/{quiz.module_id}/quiz/")
     second = Attempt.objects.get(number=2)
@@ -120,11 +121,11 @@ def test_another_learners_attempt_page_is_404(client, course, learner, make_user
 
 
 def test_my_learning_and_certificates(client, course, learner, learner_ctx):
-    finish_course(learner_ctx, course)
+    code = finish_course(learner_ctx, course).certificate.code
     client.force_login(learner)
     assert "100 %" in client.get("/academy/my/").content.decode()
     text = client.get("/academy/certificates/").content.decode()
-    assert "Download PDF" in text or "PDF" in text
+    assert f'href="/academy/certificates/{code}.pdf"' in text
 
 
 def test_trainer_studio_creates_and_publishes(client, trainer, learner):

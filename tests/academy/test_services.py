@@ -159,6 +159,33 @@ def test_resume_where_left_off(course, learner_ctx):
     assert services.resume_lesson_id(learner_ctx, course.slug) == second.pk
 
 
+def test_the_quiz_is_due_on_leaving_its_module_until_passed(make_course, learner_ctx):
+    import copy
+
+    from .conftest import SMALL_COURSE
+
+    second_module = {
+        "title": {"en": "Shipping"},
+        "lessons": [{"title": {"en": "Parcels"}, "body": {"en": "Direct mail."}}],
+    }
+    course = make_course(modules=[copy.deepcopy(SMALL_COURSE["modules"][0]), second_module])
+    services.enrol(learner_ctx, course.slug)
+    first, last_of_module, other = Lesson.objects.filter(module__course=course).order_by(
+        "module__position", "position"
+    )
+    page = services.open_lesson(learner_ctx, course.slug, first.pk)
+    assert (page.quiz_due, page.next_id) == (False, last_of_module.pk)
+    page = services.open_lesson(learner_ctx, course.slug, last_of_module.pk)
+    assert (page.quiz_due, page.next_id) == (True, other.pk)
+    quiz = Quiz.objects.get(module__course=course)
+    attempt = services.start_attempt(learner_ctx, course.slug, quiz.module_id)
+    services.submit_attempt(learner_ctx, attempt.public_id, correct_answers(attempt))
+    page = services.open_lesson(learner_ctx, course.slug, last_of_module.pk)
+    assert (page.quiz_due, page.next_id) == (False, other.pk)
+    page = services.open_lesson(learner_ctx, course.slug, other.pk)  # no quiz in this module
+    assert (page.quiz_due, page.next_id) == (False, None)
+
+
 def test_progress_counts_lessons_and_quizzes(course, learner_ctx):
     services.enrol(learner_ctx, course.slug)
     first = Lesson.objects.filter(module__course=course).order_by("position").first()

@@ -167,7 +167,7 @@ def _progress_out(outline: services.CourseOutline) -> dict | None:
     enrolment = outline.enrolment
     if enrolment is None:
         return None
-    certificate = Certificate.objects.filter(enrolment=enrolment).values_list("code", flat=True)
+    certificate = services.certificate_of(enrolment)
     return {
         "course": outline.course.slug,
         "progress": enrolment.progress,
@@ -178,7 +178,7 @@ def _progress_out(outline: services.CourseOutline) -> dict | None:
         "quizzes_passed": sorted(
             q.module_id for q in outline.quizzes if q.pk in outline.quizzes_passed
         ),
-        "certificate": certificate.first(),
+        "certificate": certificate.code if certificate else None,
     }
 
 
@@ -264,7 +264,7 @@ def get_course(request: HttpRequest, slug: str):
             ],
             "quiz": (
                 {"module_id": m.pk, "pass_mark": q.pass_mark, "max_attempts": q.max_attempts}
-                if (q := services._quiz_of(m)) is not None
+                if (q := services.quiz_of(m)) is not None
                 else None
             ),
         }
@@ -311,12 +311,7 @@ def complete_lesson(request: HttpRequest, slug: str, lesson_id: int):
 @router.get("/enrolments", response=list[ProgressOut], summary="Your enrolments")
 @paginate(Page)
 def list_enrolments(request: HttpRequest):
-    ctx = ctx_of(request)
-    return [
-        _progress_out(services.course_outline(ctx, e.course.slug))
-        for e in services.my_enrolments(ctx)
-        if e.course.status == "published"
-    ]
+    return [_progress_out(outline) for outline in services.my_progress(ctx_of(request))]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,18 +4,17 @@ Rendered on demand from the stored Certificate (the row is the record; the PDF i
 it). The QR code and the printed link point at the public verification page
 ``/academy/verify/<code>``, so anyone holding the paper can check it.
 
-Chinese needs a font with CJK glyphs: WenQuanYi Micro Hei (Debian's ``fonts-wqy-microhei``)
-is embedded when installed, else reportlab's built-in CID font ``STSong-Light`` (which PDF
-readers supply: it is referenced, not embedded). Latin-only certificates use Helvetica.
+Chinese needs a font with CJK glyphs: the one ``ehub.core.pdf.cjk_font`` registers for all of
+eHub's PDFs (WenQuanYi Micro Hei embedded when installed, else the CID font ``STSong-Light``).
+Latin-only certificates use Helvetica.
 """
 
 from __future__ import annotations
 
 import io
-import os
-from functools import cache
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from reportlab.graphics import renderPDF
@@ -27,48 +26,21 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 
+from ehub.core.pdf import LATIN, LATIN_BOLD, cjk_font, needs_cjk
+
 from .models import Certificate
 
-WQY_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 BRAND = HexColor("#0b4f6c")
 INK = HexColor("#1a1f24")
 MUTED = HexColor("#4a5560")
 
 
-@cache
-def cjk_font() -> str:
-    """The name of a registered font that can draw Chinese."""
-    path = os.environ.get("EHUB_CJK_FONT", WQY_PATH)
-    if os.path.exists(path):
-        from reportlab.pdfbase.ttfonts import TTFont
-
-        try:
-            pdfmetrics.registerFont(TTFont("EhubCJK", path, subfontIndex=0))
-            return "EhubCJK"
-        except Exception:  # noqa: S110 — an unreadable font file: fall back to the CID font
-            pass
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
-
-
-def _needs_cjk(*texts: str) -> bool:
-    return any(ord(ch) > 0x2E7F for text in texts for ch in text)
-
-
-def verify_path(code: str) -> str:
-    from django.urls import reverse
-
-    return reverse("academy:verify", args=[code])
-
-
 def verify_url(code: str, base_url: str = "") -> str:
     base = (base_url or getattr(settings, "EHUB_PUBLIC_URL", "") or "").rstrip("/")
-    return f"{base}{verify_path(code)}"
+    return f"{base}{reverse('academy:verify', args=[code])}"
 
 
-def _fit(c: canvas.Canvas, text: str, font: str, size: float, max_width: float) -> float:
+def _fit(text: str, font: str, size: float, max_width: float) -> float:
     while size > 10 and pdfmetrics.stringWidth(text, font, size) > max_width:
         size -= 1
     return size
@@ -90,11 +62,11 @@ def render_certificate(certificate: Certificate, base_url: str = "") -> bytes:
         check = _("Check this certificate at")
         url = verify_url(certificate.code, base_url)
         texts = (title, intro, completed, issued, code_label, check)
-        cjk = language == "zh-hans" or _needs_cjk(
+        cjk = language == "zh-hans" or needs_cjk(
             *texts, certificate.learner_name, certificate.course_title
         )
-        regular = cjk_font() if cjk else "Helvetica"
-        bold = cjk_font() if cjk else "Helvetica-Bold"
+        regular = cjk_font() if cjk else LATIN
+        bold = cjk_font() if cjk else LATIN_BOLD
 
         buffer = io.BytesIO()
         width, height = landscape(A4)
@@ -120,14 +92,14 @@ def render_certificate(certificate: Certificate, base_url: str = "") -> bytes:
         c.setFont(regular, 14)
         c.drawCentredString(center, height - 72 * mm, intro)
         c.setFillColor(INK)
-        size = _fit(c, certificate.learner_name, bold, 28, width - 70 * mm)
+        size = _fit(certificate.learner_name, bold, 28, width - 70 * mm)
         c.setFont(bold, size)
         c.drawCentredString(center, height - 88 * mm, certificate.learner_name)
         c.setFillColor(MUTED)
         c.setFont(regular, 14)
         c.drawCentredString(center, height - 102 * mm, completed)
         c.setFillColor(INK)
-        size = _fit(c, certificate.course_title, bold, 22, width - 70 * mm)
+        size = _fit(certificate.course_title, bold, 22, width - 70 * mm)
         c.setFont(bold, size)
         c.drawCentredString(center, height - 117 * mm, certificate.course_title)
         c.setFont(regular, 12)

@@ -180,7 +180,7 @@ def _content_prefetch() -> list:
     ]
 
 
-def _quiz_of(module: Module) -> Quiz | None:
+def quiz_of(module: Module) -> Quiz | None:
     try:
         return module.quiz
     except Quiz.DoesNotExist:
@@ -215,7 +215,7 @@ class CourseOutline:
 def _outline(course: Course, ctx: Context | None, language: str | None) -> CourseOutline:
     modules = list(course.modules.all())
     lessons = [lesson for module in modules for lesson in module.lessons.all()]
-    quizzes = [q for q in (_quiz_of(m) for m in modules) if q is not None]
+    quizzes = [q for q in (quiz_of(m) for m in modules) if q is not None]
     outline = CourseOutline(
         course=course,
         texts=course_texts(course, language or current_language()),
@@ -263,6 +263,11 @@ def _visible_course(ctx: Context | None, slug: str) -> Course:
 def course_outline(ctx: Context | None, slug: str, language: str | None = None) -> CourseOutline:
     """The course page: public for published courses; progress for a signed-in learner."""
     return _outline(_visible_course(ctx, slug), ctx, language)
+
+
+def contents_outline(course: Course) -> CourseOutline:
+    """The modules, lessons and quizzes of a course already loaded (the trainer's studio)."""
+    return _outline(course, None, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,7 +627,7 @@ def check_question(data: QuestionInput) -> list[FieldError]:
 
 def add_question(ctx: Context, slug: str, module_id: int, data: QuestionInput) -> Question:
     module = editable_module(ctx, slug, module_id)
-    quiz = _quiz_of(module)
+    quiz = quiz_of(module)
     if quiz is None:
         raise Conflict(_("Create the module's quiz first."))
     errors = check_question(data)
@@ -681,7 +686,7 @@ def publish_problems(course: Course) -> list[FieldError]:
     if not lessons:
         problems.append(FieldError("lessons", _("Add at least one lesson."), "no_lessons"))
     for module in modules:
-        quiz = _quiz_of(module)
+        quiz = quiz_of(module)
         if quiz is not None and not quiz.questions.exists():
             problems.append(
                 FieldError(
@@ -775,6 +780,15 @@ def my_enrolments(ctx: Context) -> list[Enrolment]:
     )
 
 
+def my_progress(ctx: Context) -> list[CourseOutline]:
+    """The caller's enrolments in published courses, each as its course outline with progress."""
+    return [
+        course_outline(ctx, e.course.slug)
+        for e in my_enrolments(ctx)
+        if e.course.status == CourseStatus.PUBLISHED
+    ]
+
+
 def _enrolment(ctx: Context, course: Course) -> Enrolment:
     enrolment = Enrolment.objects.filter(user=ctx.user, course=course).first()
     if enrolment is None:
@@ -792,6 +806,16 @@ class LessonPage:
     previous_id: int | None
     next_id: int | None
     done: bool
+
+    @property
+    def quiz_due(self) -> bool:
+        """The next step is the module's quiz: this is the module's last lesson and its quiz
+        is not passed yet."""
+        following = next((x for x in self.outline.lessons if x.pk == self.next_id), None)
+        if following is not None and following.module_id == self.lesson.module_id:
+            return False
+        quiz = quiz_of(self.module)
+        return quiz is not None and quiz.pk not in self.outline.quizzes_passed
 
 
 def open_lesson(ctx: Context, slug: str, lesson_id: int, language: str | None = None) -> LessonPage:
@@ -1153,6 +1177,11 @@ def submit_attempt(ctx: Context, public_id: str, answers: dict) -> Attempt:
 # ---------------------------------------------------------------------------------------------
 
 
+def certificate_of(enrolment: Enrolment) -> Certificate | None:
+    """The certificate issued for ``enrolment`` (one the caller already holds), if any."""
+    return Certificate.objects.filter(enrolment=enrolment).first()
+
+
 def my_certificates(ctx: Context) -> list[Certificate]:
     require_learner(ctx)
     return list(
@@ -1195,6 +1224,13 @@ def verify_certificate(code: str) -> Certificate:
 # ---------------------------------------------------------------------------------------------
 # Cohorts
 # ---------------------------------------------------------------------------------------------
+
+
+def cohort_courses(ctx: Context) -> list[Course]:
+    """The courses a trainer may run a cohort on: their own (drafts too), then the published."""
+    own = studio_courses(ctx)
+    slugs = {c.slug for c in own}
+    return own + [c for c in catalogue() if c.slug not in slugs]
 
 
 def create_cohort(ctx: Context, *, name: str, slug: str, starts_on) -> Cohort:

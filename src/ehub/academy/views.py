@@ -105,16 +105,10 @@ def lesson(request, slug: str, lesson_id: int):
     if request.method == "POST":
         services.complete_lesson(ctx, slug, lesson_id)
         page = services.open_lesson(ctx, slug, lesson_id)
-        if page.next_id is not None and page.next_id != lesson_id:
-            next_lesson = next(x for x in page.outline.lessons if x.pk == page.next_id)
-            if next_lesson.module_id != page.lesson.module_id:
-                quiz = services._quiz_of(page.module)
-                if quiz is not None and quiz.pk not in page.outline.quizzes_passed:
-                    return redirect("academy:quiz", slug=slug, module_id=page.module.pk)
-            return redirect("academy:lesson", slug=slug, lesson_id=page.next_id)
-        quiz = services._quiz_of(page.module)
-        if quiz is not None and quiz.pk not in page.outline.quizzes_passed:
+        if page.quiz_due:
             return redirect("academy:quiz", slug=slug, module_id=page.module.pk)
+        if page.next_id is not None:
+            return redirect("academy:lesson", slug=slug, lesson_id=page.next_id)
         return redirect("academy:course", slug=slug)
     try:
         page = services.open_lesson(ctx, slug, lesson_id)
@@ -177,9 +171,7 @@ def attempt(request, public_id: str):
             )
         return redirect("academy:attempt", public_id=public_id)
     page = services.attempt_page(ctx, public_id)
-    certificate = None
-    if not page.attempt.is_open:
-        certificate = services.Certificate.objects.filter(enrolment=page.attempt.enrolment).first()
+    certificate = None if page.attempt.is_open else services.certificate_of(page.attempt.enrolment)
     return _page(request, "attempt.html", {"page": page, "certificate": certificate})
 
 
@@ -297,7 +289,7 @@ def studio_course(request, slug: str | None = None):
                 return redirect("academy:studio_course", slug=saved.slug)
     else:
         form = CourseForm(initial=_course_initial(course) if course else {"estimated_minutes": 30})
-    outline = services._outline(course, None, None) if course else None
+    outline = services.contents_outline(course) if course else None
     problems = services.publish_problems(course) if course else []
     return _page(
         request,
@@ -331,7 +323,7 @@ def studio_module(request, slug: str, module_id: int | None = None):
     ctx = context_of(request)
     course = services.editable_course(ctx, slug)
     module = services.editable_module(ctx, slug, module_id) if module_id else None
-    quiz = services._quiz_of(module) if module else None
+    quiz = services.quiz_of(module) if module else None
     form = ModuleForm(
         initial={
             "position": module.position,
@@ -460,10 +452,10 @@ def studio_lesson(request, slug: str, lesson_id: int | None = None):
 
 def _course_choices(ctx) -> list[tuple[str, str]]:
     language = services.current_language()
-    own = {c.slug: c for c in services.studio_courses(ctx)}
-    for c in services.catalogue():
-        own.setdefault(c.slug, c)
-    return [(slug, services.course_texts(c, language).title or slug) for slug, c in own.items()]
+    return [
+        (c.slug, services.course_texts(c, language).title or c.slug)
+        for c in services.cohort_courses(ctx)
+    ]
 
 
 @require_http_methods(["GET", "POST"])
