@@ -82,8 +82,7 @@ def test_home_banner_tag_lists_live_campaigns(db, make_campaign, django_assert_m
 
     make_campaign(slug="malaysia-week-live")
     make_campaign(slug="later", starts=clock.now() + dt.timedelta(days=3))
-    translation.activate("zh-hans")
-    with django_assert_max_num_queries(1):
+    with translation.override("zh-hans"), django_assert_max_num_queries(1):
         html = Template("{% load campaigns %}{% live_campaign_banners %}").render(
             TemplateContext({})
         )

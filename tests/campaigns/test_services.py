@@ -259,3 +259,34 @@ def test_the_close_sweep_keeps_one_run_waiting():
     assert schedule_close_sweep() is False  # one is already waiting
     waiting = DBTaskResult.objects.filter(task_path=close_ended_offers_task.module_path)
     assert waiting.count() == 1
+
+
+def test_drafts_and_their_offers_are_for_staff_and_claims_for_their_buyer(
+    campaign, make_campaign, make_offer, make_buyer, platform_ctx, merchant_ctx
+):
+    from ehub.core.context import Context
+
+    draft = make_campaign(status="draft")
+    buyer_ctx = ctx_for(make_buyer())
+    ids = {c.public_id for c in services.visible_campaigns(platform_ctx)}
+    assert ids == {campaign.public_id, draft.public_id}
+    assert [c.public_id for c in services.visible_campaigns(buyer_ctx)] == [campaign.public_id]
+    assert services.visible_campaign(platform_ctx, draft.public_id) == draft
+    with pytest.raises(NotFound):
+        services.visible_campaign(buyer_ctx, draft.public_id)
+
+    offer = make_offer()
+    assert services.visible_offer(platform_ctx, offer.public_id) == offer
+    assert services.visible_offer(merchant_ctx, offer.public_id) == offer
+    with pytest.raises(PermissionDenied):
+        services.visible_offer(buyer_ctx, offer.public_id)
+
+    with pytest.raises(PermissionDenied):
+        services.claim_for_buyer(Context(), offer.public_id, 1, key="anon-1")
+    assert services.claim_for_buyer(buyer_ctx, offer.public_id, 1, key="cart-1").qty == 1
+    Campaign.objects.filter(pk=campaign.pk).update(status="cancelled")
+    with pytest.raises(NotFound):
+        services.claim_for_buyer(buyer_ctx, offer.public_id, 1, key="cart-2")
+    with pytest.raises(NotFound):
+        services.release_own_claim(ctx_for(make_buyer()), "cart-1")
+    assert services.release_own_claim(buyer_ctx, "cart-1").status == "released"

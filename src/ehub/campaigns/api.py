@@ -12,17 +12,14 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from ehub.accounts.api import Page, ctx_of
-from ehub.accounts.services import require_platform_staff
 from ehub.core import clock
-from ehub.core.errors import NotFound, PermissionDenied
 
 from . import domain, services
-from .models import Campaign, CampaignStatus, Claim, Offer, OfferStatus
+from .models import Campaign, Claim, Offer, OfferStatus
 
 router = Router(tags=["campaigns"])
 
@@ -194,14 +191,6 @@ class _Mapped:
         return self.queryset.count()
 
 
-def _is_staff(ctx) -> bool:
-    try:
-        require_platform_staff(ctx)
-    except PermissionDenied:
-        return False
-    return True
-
-
 def _data(payload: CampaignIn) -> services.CampaignInput:
     return services.CampaignInput(**payload.dict())
 
@@ -216,17 +205,7 @@ def my_offers(request: HttpRequest):
 
 
 def _visible_offer(request, public_id: str) -> Offer:
-    ctx = ctx_of(request)
-    if _is_staff(ctx):
-        offer = (
-            Offer.objects.select_related("campaign", "sku", "hub")
-            .filter(public_id=public_id)
-            .first()
-        )
-        if offer is None:
-            raise NotFound(_("Offer not found."))
-        return offer
-    return services.merchant_offer(ctx, public_id)
+    return services.visible_offer(ctx_of(request), public_id)
 
 
 @router.get("/offers/{public_id}", response=OfferOut, summary="One of your offers")
@@ -262,9 +241,7 @@ def reject(request: HttpRequest, public_id: str, payload: ReviewIn):
     summary="End an offer now (staff): unclaimed units go back to stock",
 )
 def end(request: HttpRequest, public_id: str):
-    from .services.campaigns import end_offer_by_staff
-
-    offer = end_offer_by_staff(ctx_of(request), public_id)
+    offer = services.end_offer_by_staff(ctx_of(request), public_id)
     return _offer_out(_visible_offer(request, offer.public_id))
 
 
@@ -274,24 +251,13 @@ def end(request: HttpRequest, public_id: str):
     summary="Claim units of a live offer for yourself (idempotent by key)",
 )
 def claim(request: HttpRequest, public_id: str, payload: ClaimIn):
-    ctx = ctx_of(request)
-    if not ctx.is_authenticated:
-        raise PermissionDenied(_("Sign in first."))
-    offer = Offer.objects.select_related("campaign").filter(public_id=public_id).first()
-    if offer is None or offer.campaign.status != CampaignStatus.PUBLISHED:
-        raise NotFound(_("Offer not found."))
-    result = services.claim_offer_units(ctx.user, offer, payload.qty, key=payload.key)
+    result = services.claim_for_buyer(ctx_of(request), public_id, payload.qty, key=payload.key)
     return Status(201, _claim_out(result))
 
 
 @router.post("/claims/{key}/release", response=ClaimOut, summary="Release your claim")
 def release(request: HttpRequest, key: str):
-    ctx = ctx_of(request)
-    owned = Claim.objects.filter(key=key, buyer_id=getattr(ctx.user, "pk", None)).exists()
-    if not owned:
-        raise NotFound(_("No such claim."))
-    result = services.release_offer_units(key)
-    return _claim_out(result)
+    return _claim_out(services.release_own_claim(ctx_of(request), key))
 
 
 # -- campaigns ------------------------------------------------------------------------------
@@ -300,11 +266,7 @@ def release(request: HttpRequest, key: str):
 @router.get("", response=list[CampaignOut], summary="Campaigns (published; staff see all)")
 @paginate(Page)
 def list_campaigns(request: HttpRequest):
-    ctx = ctx_of(request)
-    qs = Campaign.objects.order_by("-starts_at", "pk")
-    if not _is_staff(ctx):
-        qs = qs.filter(status=CampaignStatus.PUBLISHED)
-    return _Mapped(qs, _campaign_out)
+    return _Mapped(services.visible_campaigns(ctx_of(request)), _campaign_out)
 
 
 @router.post("", response={201: CampaignOut}, summary="Create a campaign (platform staff)")
@@ -313,20 +275,9 @@ def create(request: HttpRequest, payload: CampaignIn):
     return Status(201, _campaign_out(campaign))
 
 
-def _visible_campaign(request, public_id: str) -> Campaign:
-    ctx = ctx_of(request)
-    qs = Campaign.objects.filter(public_id=public_id)
-    if not _is_staff(ctx):
-        qs = qs.filter(status=CampaignStatus.PUBLISHED)
-    campaign = qs.first()
-    if campaign is None:
-        raise NotFound(_("Campaign not found."))
-    return campaign
-
-
 @router.get("/{public_id}", response=CampaignOut, summary="One campaign")
 def get_campaign(request: HttpRequest, public_id: str):
-    return _campaign_out(_visible_campaign(request, public_id))
+    return _campaign_out(services.visible_campaign(ctx_of(request), public_id))
 
 
 @router.put("/{public_id}", response=CampaignOut, summary="Edit a campaign (platform staff)")
@@ -342,7 +293,7 @@ def update(request: HttpRequest, public_id: str, payload: CampaignIn):
 )
 @paginate(Page)
 def campaign_offers(request: HttpRequest, public_id: str):
-    campaign = _visible_campaign(request, public_id)
+    campaign = services.visible_campaign(ctx_of(request), public_id)
     page = services.campaign_page(campaign.slug, language=get_language() or "en")
     return [
         {

@@ -8,7 +8,6 @@ readers get Asia/Shanghai).
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ehub.accounts.domain import Portal
 from ehub.catalog.services.storefront import CURRENCY_SESSION_KEY, display_currency
 from ehub.core import clock
-from ehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from ehub.core.errors import Conflict, NotFound, ValidationFailed
 from ehub.core.forms import add_service_errors
 from ehub.web.access import context_of, portal_required
 
@@ -44,20 +43,6 @@ def _page(request, items):
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-class _Guard:
-    """Turns service errors into the matching HTTP answers for pages."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if isinstance(exc, PermissionDenied):
-            raise DjangoPermissionDenied(str(exc)) from exc
-        if isinstance(exc, NotFound):
-            raise Http404(str(exc)) from exc
-        return False
-
-
 # ---------------------------------------------------------------------------------------------
 # Buyers
 # ---------------------------------------------------------------------------------------------
@@ -70,8 +55,7 @@ def campaign_detail(request, slug: str):
     zone = viewer_timezone(request)
     # The storefront's currency switcher (session) wins, else the language's currency.
     currency = display_currency(request.session.get(CURRENCY_SESSION_KEY), language)
-    with _Guard():
-        page = services.campaign_page(slug, language=language, currency=currency)
+    page = services.campaign_page(slug, language=language, currency=currency)
     with timezone.override(zone):
         return render(
             request,
@@ -124,9 +108,8 @@ def set_timezone(request):
 @portal_required(Portal.MERCHANT)
 def merchant_index(request):
     ctx = context_of(request)
-    with _Guard():
-        offers = services.merchant_offers(ctx)
-        campaigns = list(services.open_campaigns(ctx))
+    offers = services.merchant_offers(ctx)
+    campaigns = list(services.open_campaigns(ctx))
     with timezone.override(viewer_timezone(request)):
         return render(
             request,
@@ -144,18 +127,16 @@ def merchant_index(request):
 @portal_required(Portal.MERCHANT)
 def merchant_apply(request, public_id: str):
     ctx = context_of(request)
-    with _Guard():
-        campaign = services.open_campaigns(ctx).filter(public_id=public_id).first()
-        if campaign is None:
-            raise NotFound(_("Campaign not found."))
-        skus = list(services.merchant_skus(ctx))
+    campaign = services.open_campaigns(ctx).filter(public_id=public_id).first()
+    if campaign is None:
+        raise NotFound(_("Campaign not found."))
+    skus = list(services.merchant_skus(ctx))
     form = OfferForm(
         request.POST if request.method == "POST" else None, skus=skus, hubs=services.hubs()
     )
     if request.method == "POST" and form.is_valid():
         try:
-            with _Guard():
-                offer = services.apply_offer(ctx, public_id, form.input_data())
+            offer = services.apply_offer(ctx, public_id, form.input_data())
         except ValidationFailed as exc:
             add_service_errors(form, exc)
         else:
@@ -184,8 +165,7 @@ def merchant_apply(request, public_id: str):
 @portal_required(Portal.MERCHANT)
 def merchant_withdraw(request, public_id: str):
     try:
-        with _Guard():
-            offer = services.withdraw_offer(context_of(request), public_id)
+        offer = services.withdraw_offer(context_of(request), public_id)
     except Conflict as exc:
         messages.error(request, str(exc))
     else:
@@ -201,8 +181,7 @@ def merchant_withdraw(request, public_id: str):
 @require_GET
 @portal_required(Portal.OPS)
 def ops_index(request):
-    with _Guard():
-        campaigns = services.campaigns_for_staff(context_of(request))
+    campaigns = services.campaigns_for_staff(context_of(request))
     with timezone.override(viewer_timezone(request)):
         return render(
             request,
@@ -213,8 +192,7 @@ def ops_index(request):
 
 def _campaign_form_page(request, campaign=None):
     ctx = context_of(request)
-    with _Guard():
-        services.campaigns_for_staff(ctx)  # permission check before showing the form
+    services.campaigns_for_staff(ctx)  # permission check before showing the form
     initial = {}
     if campaign is not None:
         zone = "Asia/Shanghai"
@@ -242,11 +220,10 @@ def _campaign_form_page(request, campaign=None):
         form = CampaignForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                with _Guard():
-                    if campaign is None:
-                        saved = services.create_campaign(ctx, form.input_data())
-                    else:
-                        saved = services.update_campaign(ctx, campaign.public_id, form.input_data())
+                if campaign is None:
+                    saved = services.create_campaign(ctx, form.input_data())
+                else:
+                    saved = services.update_campaign(ctx, campaign.public_id, form.input_data())
             except ValidationFailed as exc:
                 add_service_errors(form, exc)
             else:
@@ -271,8 +248,7 @@ def ops_create(request):
 @require_http_methods(["GET", "POST"])
 @portal_required(Portal.OPS)
 def ops_edit(request, public_id: str):
-    with _Guard():
-        campaign = services.campaign_for_staff(context_of(request), public_id)
+    campaign = services.campaign_for_staff(context_of(request), public_id)
     return _campaign_form_page(request, campaign)
 
 
@@ -280,9 +256,8 @@ def ops_edit(request, public_id: str):
 @portal_required(Portal.OPS)
 def ops_detail(request, public_id: str):
     ctx = context_of(request)
-    with _Guard():
-        campaign = services.campaign_for_staff(ctx, public_id)
-        offers = services.offers_for_staff(ctx, campaign)
+    campaign = services.campaign_for_staff(ctx, public_id)
+    offers = services.offers_for_staff(ctx, campaign)
     with timezone.override(viewer_timezone(request)):
         return render(
             request,
@@ -301,8 +276,7 @@ def _review(request, public_id: str, action):
     if offer is None:
         raise Http404(_("Offer not found."))
     try:
-        with _Guard():
-            action(context_of(request), offer)
+        action(context_of(request), offer)
     except ValidationFailed as exc:
         for err in exc.errors or []:
             messages.error(request, f"{offer.public_id} · {_label(err.field)}: {err.message}")
@@ -341,10 +315,8 @@ def ops_reject(request, public_id: str):
 @require_POST
 @portal_required(Portal.OPS)
 def ops_end(request, public_id: str):
-    from .services.campaigns import end_offer_by_staff
-
     def act(ctx, offer):
-        ended = end_offer_by_staff(ctx, offer.public_id)
+        ended = services.end_offer_by_staff(ctx, offer.public_id)
         messages.success(
             request,
             _("Offer %(offer)s ended; %(units)d units went back to stock.")

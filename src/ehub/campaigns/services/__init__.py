@@ -17,6 +17,7 @@ from .campaigns import (
     close_ended_offers,
     create_campaign,
     end_offer,
+    end_offer_by_staff,
     hubs,
     merchant_offer,
     merchant_offers,
@@ -25,6 +26,9 @@ from .campaigns import (
     open_campaigns,
     reject_offer,
     update_campaign,
+    visible_campaign,
+    visible_campaigns,
+    visible_offer,
     withdraw_offer,
 )
 from .gate import (
@@ -32,8 +36,10 @@ from .gate import (
     LimitReached,
     NotOnSale,
     SoldOut,
+    claim_for_buyer,
     claim_offer_units,
     release_offer_units,
+    release_own_claim,
     remaining_units,
 )
 from .storefront import (
@@ -55,10 +61,12 @@ __all__ = [
     "campaign_for_staff",
     "campaign_page",
     "campaigns_for_staff",
+    "claim_for_buyer",
     "claim_offer_units",
     "close_ended_offers",
     "create_campaign",
     "end_offer",
+    "end_offer_by_staff",
     "hubs",
     "live_banners",
     "live_campaigns",
@@ -70,7 +78,11 @@ __all__ = [
     "open_campaigns",
     "reject_offer",
     "release_offer_units",
+    "release_own_claim",
     "remaining_units",
     "update_campaign",
+    "visible_campaign",
+    "visible_campaigns",
+    "visible_offer",
     "withdraw_offer",
 ]

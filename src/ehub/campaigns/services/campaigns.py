@@ -226,6 +226,30 @@ def _campaign(public_id: str, *, lock: bool = False) -> Campaign:
         raise NotFound(_("Campaign not found.")) from None
 
 
+def _is_platform_staff(ctx: Context) -> bool:
+    try:
+        require_platform_staff(ctx)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def visible_campaigns(ctx: Context) -> QuerySet:
+    """The campaigns the caller may read: all for platform staff, else the published ones."""
+    qs = Campaign.objects.order_by("-starts_at", "pk")
+    if not _is_platform_staff(ctx):
+        qs = qs.filter(status=CampaignStatus.PUBLISHED)
+    return qs
+
+
+def visible_campaign(ctx: Context, public_id: str) -> Campaign:
+    """One of ``visible_campaigns``; any other is NotFound."""
+    campaign = visible_campaigns(ctx).filter(public_id=public_id).first()
+    if campaign is None:
+        raise NotFound(_("Campaign not found."))
+    return campaign
+
+
 def campaigns_for_staff(ctx: Context) -> QuerySet:
     require_platform_staff(ctx)
     return Campaign.objects.annotate(
@@ -312,6 +336,19 @@ def merchant_offer(ctx: Context, public_id: str) -> Offer:
         merchant_offers(ctx).filter(public_id=public_id).first()
         if isinstance(public_id, str)
         else None
+    )
+    if offer is None:
+        raise NotFound(_("Offer not found."))
+    return offer
+
+
+def visible_offer(ctx: Context, public_id: str) -> Offer:
+    """Any offer for platform staff, else one of the caller's merchant's own (``merchant_offer``:
+    another merchant's is NotFound)."""
+    if not _is_platform_staff(ctx):
+        return merchant_offer(ctx, public_id)
+    offer = (
+        Offer.objects.select_related("campaign", "sku", "hub").filter(public_id=public_id).first()
     )
     if offer is None:
         raise NotFound(_("Offer not found."))

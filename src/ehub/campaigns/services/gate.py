@@ -46,10 +46,18 @@ from django.utils.translation import gettext_lazy as _
 
 from ehub.core import clock
 from ehub.core.context import Context
-from ehub.core.errors import Conflict, FieldError, NotFound, ValidationFailed
+from ehub.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 
 from ..domain import plan_take
-from ..models import BuyerAllowance, Claim, ClaimStatus, Offer, OfferBucket, OfferStatus
+from ..models import (
+    BuyerAllowance,
+    CampaignStatus,
+    Claim,
+    ClaimStatus,
+    Offer,
+    OfferBucket,
+    OfferStatus,
+)
 from . import redis_gate
 
 # How long "sold out" and the displayed remaining units may be stale. A sold-out flag only
@@ -427,6 +435,25 @@ def release_offer_units(claim_key: str) -> Claim:
     claim.status = ClaimStatus.RELEASED
     claim.released_at = now
     return claim
+
+
+def claim_for_buyer(ctx: Context, offer_public_id: str, qty: int, *, key: str) -> Claim:
+    """The caller claims units for themselves (the API's door to :func:`claim_offer_units`):
+    signed in, and only offers of published campaigns; any other offer is ``NotFound``."""
+    if not ctx.is_authenticated:
+        raise PermissionDenied(_("Sign in first."))
+    offer = Offer.objects.select_related("campaign").filter(public_id=offer_public_id).first()
+    if offer is None or offer.campaign.status != CampaignStatus.PUBLISHED:
+        raise NotFound(_("Offer not found."))
+    return claim_offer_units(ctx.user, offer, qty, key=key)
+
+
+def release_own_claim(ctx: Context, claim_key: str) -> Claim:
+    """The caller gives back one of their own claims; anyone else's is ``NotFound``."""
+    buyer_id = ctx.user.pk if ctx.is_authenticated else None
+    if not Claim.objects.filter(key=claim_key, buyer_id=buyer_id).exists():
+        raise NotFound(_("No such claim."))
+    return release_offer_units(claim_key)
 
 
 def _offer_for_release(offer_id: int) -> Offer:
