@@ -7,10 +7,9 @@ import io
 
 import pytest
 
-from ehub.accounts.domain import OrgKind
 from ehub.core.context import Context
 from ehub.payments import domain, payouts, services
-from ehub.payments.models import BankAccount, Payout
+from ehub.payments.models import BankAccount, Payout, PayoutBatch
 
 from .conftest import cny
 
@@ -104,8 +103,10 @@ def test_merchant_finance_page(
 
 def test_merchant_sees_only_own_balance(client, settled, other_owner):
     client.force_login(other_owner)
-    body = client.get("/merchant/finance/").content.decode()
-    assert "142.02" not in body
+    response = client.get("/merchant/finance/")
+    assert response.status_code == 200
+    assert response.context["balance"].available.is_zero
+    assert "142.02" not in response.content.decode()
 
 
 def test_statement_pdf(client, settled, merchant_owner):
@@ -138,9 +139,54 @@ def test_ops_pages_and_csv(client, settled, merchants, staff_user, django_assert
     assert "1234567890123" in csv_body
 
 
-def test_ops_pages_refuse_merchants(client, merchant_owner):
+def test_ops_unknown_batch_is_404(client, staff_user, db):
+    client.force_login(staff_user)
+    assert client.get("/ops/finance/batches/PYB-NOPE/").status_code == 404
+    assert client.get("/ops/finance/batches/PYB-NOPE/payouts.csv").status_code == 404
+
+
+def test_bank_account_page_names_the_bad_field_and_saves(client, merchants, make_user):
+    from ehub.accounts.domain import Role
+
+    owner = make_user(org=merchants[0])
+    client.force_login(owner)
+    data = {"bank_name": "Maybank", "holder_name": "Durian Raja", "account_number": "12ab"}
+    response = client.post("/merchant/finance/bank-account/", data)
+    assert response.status_code == 200
+    assert "6 to 20 digits" in response.context["form"].errors["account_number"][0]
+    assert not BankAccount.objects.exists()
+    response = client.post(
+        "/merchant/finance/bank-account/", dict(data, account_number="1234-5678-9012")
+    )
+    assert response.status_code == 302
+    assert BankAccount.objects.get(merchant_org=merchants[0]).account_number == "123456789012"
+    member = make_user(org=merchants[0], role=Role.STAFF)
+    client.force_login(member)
+    response = client.post("/merchant/finance/bank-account/", dict(data, account_number="99999999"))
+    assert response.status_code == 200
+    assert "owner or administrator" in response.context["form"].non_field_errors()[0]
+    assert BankAccount.objects.get(merchant_org=merchants[0]).account_number == "123456789012"
+
+
+def test_return_page_waits_then_sends_the_buyer_back(client, make_intent, pay, buyer, other_owner):
+    intent = make_intent()
+    client.force_login(buyer)
+    waiting = client.get(f"/payments/return/{intent.public_id}/")
+    assert waiting.status_code == 200 and b'http-equiv="refresh"' in waiting.content
+    pay(intent)
+    paid = client.get(f"/payments/return/{intent.public_id}/")
+    assert paid.status_code == 302 and paid["Location"] == "/orders/"
+    client.force_login(other_owner)
+    assert client.get(f"/payments/return/{intent.public_id}/").status_code == 404
+    assert client.get("/payments/return/PAY-NOPE/").status_code == 404
+
+
+def test_ops_pages_refuse_merchants(client, settled, merchants, merchant_owner):
+    _bank(merchants[0])
     client.force_login(merchant_owner)
-    assert client.get("/ops/finance/").status_code in (302, 403)
+    assert client.get("/ops/finance/").status_code == 403
+    assert client.post("/ops/finance/run/").status_code == 403
+    assert not PayoutBatch.objects.exists()
 
 
 def test_hosted_page_shows_amount_merchants_and_qr(client, make_intent, merchants):
@@ -227,10 +273,6 @@ def test_api_balance_and_payouts(client, settled, merchants, merchant_owner, sta
 def test_api_balance_needs_merchant(client, buyer):
     client.force_login(buyer)
     assert client.get("/api/v1/payments/balance").status_code == 403
-
-
-def test_staff_org_kind_constant():
-    assert OrgKind.MERCHANT == "merchant"
 
 
 def test_refund_cny_only(make_intent, pay, system):

@@ -62,3 +62,28 @@ def test_split_escrow_conserves(goods, tax, refunded_goods, refunded_tax):
     assert split.tax.amount + split.goods.amount == split.remaining.amount
     assert 0 <= split.tax.amount <= tax - refunded_tax
     assert split.goods.amount >= 0
+
+
+def test_escrow_hold_ids_count_the_holds_replaced():
+    assert domain.escrow_id("PAY-1", "ORD-1") == "pay:PAY-1:ORD-1:escrow"
+    assert domain.escrow_id("PAY-1", "ORD-1", 2) == "pay:PAY-1:ORD-1:escrow:2"
+
+
+def test_tax_refund_window_is_30_days():
+    from datetime import UTC, datetime, timedelta
+
+    released = datetime(2025, 3, 1, tzinfo=UTC)
+    assert domain.tax_refund_open(released, released + timedelta(days=30))
+    assert not domain.tax_refund_open(released, released + timedelta(days=30, seconds=1))
+    assert not domain.tax_refund_open(None, released)
+
+
+@given(st.integers(1, 10**8), st.decimals("0.1", "2", places=6))
+def test_merchant_refund_converts_back_exactly(fen, rate):
+    from ehub.core.fx import apply_rate
+    from ehub.core.money import Money, Rounding
+
+    amount = Money(fen, "CNY")
+    myr, back = domain.merchant_refund(amount, rate)
+    assert myr.currency == "MYR" and myr.amount >= 1
+    assert apply_rate(myr, "CNY", back, Rounding.HALF_UP) == amount

@@ -32,7 +32,6 @@ from .domain import (
     ACCOUNT_FLAGS_ALL,
     AccountFlags,
     PendingStatus,
-    StoredTransfer,
     TransferFlags,
 )
 
@@ -197,22 +196,6 @@ class Transfer(models.Model):
     @property
     def is_pending(self) -> bool:
         return bool(self.flags & TransferFlags.PENDING)
-
-    def stored(self, debit_code: str, credit_code: str) -> StoredTransfer:
-        return StoredTransfer(
-            id=self.client_id,
-            debit=debit_code,
-            credit=credit_code,
-            amount=self.amount,
-            currency=self.currency,
-            flags=TransferFlags(self.flags),
-            pending_id=self.pending_id or "",
-            timeout=self.timeout,
-            timeout_at=self.timeout_at,
-            code=self.code,
-            reference=self.reference,
-            memo=self.memo,
-        )
 
 
 class PendingResolution(models.Model):

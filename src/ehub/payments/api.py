@@ -24,7 +24,7 @@ from ehub.core.errors import NotFound, ValidationFailed
 from ehub.core.money import Money
 
 from . import payouts, services
-from .models import ApiIdempotency, PaymentPart, Refund
+from .models import ApiIdempotency, Refund
 
 router = Router(tags=["payments"])
 
@@ -115,22 +115,10 @@ def _refund_out(refund: Refund) -> dict:
     return json.loads(RefundOut.from_orm(refund).model_dump_json())
 
 
-def _parts_of(ctx):
-    if services._is_platform(ctx):
-        return PaymentPart.objects.all()
-    if ctx.org is None:
-        return PaymentPart.objects.none()
-    return PaymentPart.objects.filter(merchant_org=ctx.org)
-
-
 @router.get("/refunds", response=list[RefundOut], summary="Refunds of my orders")
 @paginate(Page)
 def list_refunds(request: HttpRequest, reference: str = ""):
-    ctx = ctx_of(request)
-    rows = Refund.objects.filter(part__in=_parts_of(ctx)).select_related("part")
-    if reference:
-        rows = rows.filter(part__reference=reference)
-    return rows.order_by("-created_at", "-pk")
+    return services.refunds_visible_to(ctx_of(request), reference)
 
 
 @router.post(
@@ -163,7 +151,7 @@ def create_refund(request: HttpRequest, body: RefundIn):
                 _("This Idempotency-Key was used with a different request body.")
             )
         return JsonResponse(seen.response, status=seen.status)
-    if not _parts_of(ctx).filter(reference=body.reference).exists():
+    if not services.parts_visible_to(ctx).filter(reference=body.reference).exists():
         raise NotFound(_("No such order."))
     amount = None if body.amount_minor is None else Money(body.amount_minor, "CNY")
     request_id = f"api:{ctx.org_id}:{key}"

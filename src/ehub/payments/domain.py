@@ -1,7 +1,7 @@
 """Pure rules of payments: the intent state machine, the chart of accounts, and the arithmetic of
 settlement and refunds. No ORM, no I/O: tested without a database.
 
-Chart of accounts (ledger codes; see /tmp contracts, "payments"):
+Chart of accounts (ledger codes; ``services`` says which transfers move between them):
 
 * ``provider:<provider>:CNY``: clearing with the wallet provider. Captures debit it (the
   provider owes eHub the buyer's money); refunds credit it back.
@@ -14,14 +14,18 @@ Chart of accounts (ledger codes; see /tmp contracts, "payments"):
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import enum
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ehub.core.fx import apply_rate
 from ehub.core.money import Money, Rounding
 
 SETTLEMENT_CURRENCY = "MYR"
 PAYMENT_CURRENCY = "CNY"
+TAX_REFUND_DAYS = 30  # import tax is refunded for goods returned within 30 days of release
 
 ESCROW = "escrow:CNY"
 CUSTOMS_TAX = "customs_tax:CNY"
@@ -40,8 +44,12 @@ def merchant_account(org_public_id: str) -> str:
 # -- ledger transfer ids (each ≤ 80 characters: public ids are 24) ----------------------------
 
 
-def escrow_id(intent: str, reference: str) -> str:
-    return f"pay:{intent}:{reference}:escrow"
+def escrow_id(intent: str, reference: str, replaced: int = 0) -> str:
+    """The pending transfer holding a part in escrow. Capture holds the whole part; each refund
+    before settlement voids the hold and holds the remainder anew, so after ``replaced`` such
+    refunds the hold is ``…:escrow:<replaced>``."""
+    base = f"pay:{intent}:{reference}:escrow"
+    return f"{base}:{replaced}" if replaced else base
 
 
 def escrow_post_id(intent: str, reference: str) -> str:
@@ -94,6 +102,8 @@ TRANSITIONS: dict[IntentStatus, frozenset[IntentStatus]] = {
     IntentStatus.FAILED: frozenset(),
 }
 
+# Not paid yet: the wallet page still takes payment, the return page still waits.
+AWAITING_PAYMENT = frozenset({IntentStatus.CREATED, IntentStatus.AUTHORIZED})
 TERMINAL = frozenset({IntentStatus.REFUNDED, IntentStatus.CANCELLED, IntentStatus.FAILED})
 PAID = frozenset({IntentStatus.CAPTURED, IntentStatus.PARTIALLY_REFUNDED, IntentStatus.REFUNDED})
 
@@ -148,3 +158,21 @@ def commission_of(gross: Money, rate: Decimal) -> Money:
     if rate < 0 or rate > 1:
         raise ValueError("a commission rate is between 0 and 1")
     return gross.multiply(rate, Rounding.HALF_UP)
+
+
+def tax_refund_open(start: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether the tax of goods released (or, lacking that, captured) at ``start`` may still be
+    refunded at ``now``."""
+    return start is not None and now - start <= dt.timedelta(days=TAX_REFUND_DAYS)
+
+
+def merchant_refund(amount: Money, rate: Decimal) -> tuple[Money, Decimal]:
+    """A refund of ``amount`` (CNY) after settlement, at ``rate`` (1 CNY = rate MYR): the MYR to
+    take from the merchant (half-up, at least one sen) and the exact rate MYR→CNY (12 places,
+    the FX transfer's rate) that turns it back into ``amount``."""
+    myr = apply_rate(amount, SETTLEMENT_CURRENCY, rate, Rounding.HALF_UP)
+    if myr.amount <= 0:
+        myr = Money(1, SETTLEMENT_CURRENCY)  # a refund smaller than a sen still costs one sen
+    with decimal.localcontext(decimal.Context(prec=60)):
+        back = (amount.to_decimal() / myr.to_decimal()).quantize(Decimal(1).scaleb(-12))
+    return myr, back

@@ -23,10 +23,12 @@ from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from ehub.core.money import Money
+from ehub.ledger import services as ledger
+from ehub.ledger.models import Transfer
 
 from . import domain
 from .models import BankAccount, PartStatus, PaymentPart, Payout, PayoutBatch
-from .services import _is_platform, _ledger, _ledger_domain, _open_accounts
+from .services import _is_platform, _open_accounts
 
 MYR = domain.SETTLEMENT_CURRENCY
 TIMEZONE = "Asia/Kuala_Lumpur"
@@ -57,14 +59,9 @@ class MerchantBalance:
 
 
 def balance_of(org) -> MerchantBalance:
-    from ehub.ledger.models import Account
-
-    row = (
-        Account.objects.filter(code=domain.merchant_account(org.public_id))
-        .values_list("credits_posted", "debits_posted", "debits_pending")
-        .first()
-    )
-    available = row[0] - row[1] - row[2] if row else 0
+    code = domain.merchant_account(org.public_id)
+    merchant = ledger.balances([code]).get(code)
+    available = merchant.available_credit if merchant else 0
     escrow = 0
     for part in PaymentPart.objects.filter(merchant_org=org, status=PartStatus.ESCROW).only(
         "goods", "freight", "tax", "refunded_before", "refunded_tax_before"
@@ -76,8 +73,6 @@ def balance_of(org) -> MerchantBalance:
 
 def history_of(org) -> QuerySet:
     """Ledger transfers on the merchant's account, newest first (a queryset: paginate it)."""
-    from ehub.ledger.models import Transfer
-
     code = domain.merchant_account(org.public_id)
     return (
         Transfer.objects.filter(Q(debit_account__code=code) | Q(credit_account__code=code))
@@ -140,10 +135,6 @@ def set_bank_account(
 def run_payout_batch(ctx: Context, on: dt.date | None = None) -> PayoutBatch:
     """Pay every merchant at or above the minimum; one batch per day (idempotent)."""
     require_platform(ctx)
-    ledger = _ledger()
-    ld = _ledger_domain()
-    from ehub.ledger.models import Account
-
     on = on or clock.today_in(TIMEZONE)
     minimum = payout_minimum()
     with transaction.atomic():
@@ -161,19 +152,17 @@ def run_payout_batch(ctx: Context, on: dt.date | None = None) -> PayoutBatch:
         accounts = {
             a.merchant_org.public_id: a for a in BankAccount.objects.select_related("merchant_org")
         }
-        balances = Account.objects.filter(
-            code__in=[domain.merchant_account(pid) for pid in accounts]
-        ).values_list("code", "credits_posted", "debits_posted", "debits_pending")
+        merchant_of = {domain.merchant_account(pid): pid for pid in accounts}
         specs, rows = [], []
-        for code, credits, debits, pending in balances:
-            available = credits - debits - pending
+        for code, merchant in ledger.balances(merchant_of).items():
+            available = merchant.available_credit
             if available < minimum.amount or available <= 0:
                 continue
-            public_id = code.split(":")[1]
+            public_id = merchant_of[code]
             bank = accounts[public_id]
             transfer_id = f"payout:{batch.public_id}:{public_id}"
             specs.append(
-                ld.TransferSpec(
+                ledger.TransferSpec(
                     id=transfer_id,
                     debit=code,
                     credit=domain.PAYOUTS_BANK,
@@ -211,6 +200,25 @@ def run_payout_batch(ctx: Context, on: dt.date | None = None) -> PayoutBatch:
             after={"count": batch.count, "total": Money(batch.total, MYR)},
         )
     return batch
+
+
+def platform_figures(ctx: Context) -> dict[str, Money | None]:
+    """What the platform holds, by label: escrow still pending, customs tax payable and the
+    commission earned (None for an account not opened yet)."""
+    require_platform(ctx)
+    found = ledger.balances([domain.ESCROW, domain.CUSTOMS_TAX, domain.COMMISSION])
+
+    def figure(code: str) -> Money | None:
+        b = found.get(code)
+        if b is None:
+            return None
+        return b.money(b.pending_credit if code == domain.ESCROW else b.credit_balance)
+
+    return {
+        _("In escrow (CNY, pending)"): figure(domain.ESCROW),
+        _("Customs tax payable (CNY)"): figure(domain.CUSTOMS_TAX),
+        _("Commission earned (MYR)"): figure(domain.COMMISSION),
+    }
 
 
 def batches(ctx: Context) -> QuerySet:

@@ -21,7 +21,6 @@ Engines never import orders: callers pass :class:`PaymentPart` dataclasses and l
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import hashlib
 import json
 import logging
@@ -38,7 +37,9 @@ from ehub.core import audit, clock, events, fx
 from ehub.core.context import Context
 from ehub.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
 from ehub.core.ids import new_public_id
-from ehub.core.money import Money, Rounding
+from ehub.core.money import Money
+from ehub.ledger import services as ledger
+from ehub.ledger.services import AccountFlags, TransferFlags, TransferSpec
 
 from . import domain
 from .domain import IntentStatus
@@ -57,7 +58,6 @@ logger = logging.getLogger(__name__)
 
 CNY = domain.PAYMENT_CURRENCY
 MYR = domain.SETTLEMENT_CURRENCY
-TAX_REFUND_DAYS = 30
 
 
 class IdempotencyKeyReused(Conflict):
@@ -88,19 +88,6 @@ class PaymentPart:
         return self.goods + self.freight + self.tax
 
 
-def _ledger():
-    # Imported on use: payments' pages and webhooks work while the ledger app is being built.
-    from ehub.ledger import services
-
-    return services
-
-
-def _ledger_domain():
-    from ehub.ledger import domain as ledger_domain
-
-    return ledger_domain
-
-
 # ---------------------------------------------------------------------------------------------
 # Access
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +107,23 @@ def _may_see(ctx: Context, intent: PaymentIntent, merchant_ids: set[int]) -> boo
     if ctx.is_authenticated and ctx.user.pk == intent.buyer_id:
         return True
     return ctx.org_id is not None and ctx.org_id in merchant_ids
+
+
+def parts_visible_to(ctx: Context):
+    """Order parts the caller may see and refund: all for platform staff, else its merchant's."""
+    if _is_platform(ctx):
+        return PartRow.objects.all()
+    if ctx.org is None:
+        return PartRow.objects.none()
+    return PartRow.objects.filter(merchant_org=ctx.org)
+
+
+def refunds_visible_to(ctx: Context, reference: str = ""):
+    """Refunds of the parts ``parts_visible_to(ctx)``, newest first (a queryset: paginate it)."""
+    rows = Refund.objects.filter(part__in=parts_visible_to(ctx)).select_related("part")
+    if reference:
+        rows = rows.filter(part__reference=reference)
+    return rows.order_by("-created_at", "-pk")
 
 
 def _require_refunder(ctx: Context, part: PartRow) -> None:
@@ -321,16 +325,6 @@ def _insert_unless_key_exists(intent: PaymentIntent) -> bool:
     return True
 
 
-def _intent_with_parts(public_id: str, *, lock: bool = False) -> PaymentIntent:
-    qs = PaymentIntent.objects.all()
-    if lock:
-        qs = qs.select_for_update()
-    intent = qs.filter(public_id=public_id).first()
-    if intent is None:
-        raise NotFound(_("No such payment."))
-    return intent
-
-
 def get_intent(ctx: Context, public_id: str) -> PaymentIntent:
     """The intent, for its buyer, the merchants of its parts and platform staff (else 404)."""
     intent = (
@@ -371,9 +365,10 @@ def _close(intent: PaymentIntent, status: IntentStatus, reason: str, ctx: Contex
 def cancel_intent(ctx: Context, public_id: str, reason: str) -> PaymentIntent:
     """created/authorized → cancelled (idempotent); a captured payment needs a refund instead."""
     with transaction.atomic():
-        intent = _intent_with_parts(public_id, lock=True)
-        merchants = set(intent.parts.values_list("merchant_org_id", flat=True))
-        if not _may_see(ctx, intent, merchants):
+        intent = PaymentIntent.objects.select_for_update().filter(public_id=public_id).first()
+        if intent is None or not _may_see(
+            ctx, intent, set(intent.parts.values_list("merchant_org_id", flat=True))
+        ):
             raise NotFound(_("No such payment."))
         if intent.status == IntentStatus.CANCELLED:
             return intent
@@ -393,9 +388,7 @@ def cancel_intent(ctx: Context, public_id: str, reason: str) -> PaymentIntent:
 
 
 def _open_accounts(provider: str, merchant_public_ids: set[str] = frozenset()) -> None:
-    ledger = _ledger()
-    flags = _ledger_domain().AccountFlags
-    held = flags.DEBITS_MUST_NOT_EXCEED_CREDITS
+    held = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
     ledger.open_account(domain.provider_account(provider), CNY, name=f"Provider {provider}")
     ledger.open_account(domain.ESCROW, CNY, flags=held, name="Escrow")
     ledger.open_account(domain.CUSTOMS_TAX, CNY, flags=held, name="Customs tax payable")
@@ -406,8 +399,6 @@ def _open_accounts(provider: str, merchant_public_ids: set[str] = frozenset()) -
 
 
 def _capture(intent: PaymentIntent, event: ProviderEvent, ctx: Context) -> None:
-    TransferSpec = _ledger_domain().TransferSpec
-    flags = _ledger_domain().TransferFlags
     parts = list(intent.parts.select_related("merchant_org").order_by("pk"))
     _open_accounts(intent.provider, {p.merchant_org.public_id for p in parts})
     specs = [
@@ -417,7 +408,7 @@ def _capture(intent: PaymentIntent, event: ProviderEvent, ctx: Context) -> None:
             credit=domain.ESCROW,
             amount=part.total,
             currency=CNY,
-            flags=flags.PENDING,
+            flags=TransferFlags.PENDING,
             code="escrow.capture",
             reference=part.reference,
         )
@@ -425,7 +416,7 @@ def _capture(intent: PaymentIntent, event: ProviderEvent, ctx: Context) -> None:
         if part.total > 0
     ]
     if specs:
-        _ledger().transfer(*specs)
+        ledger.transfer(*specs)
     before = intent.status
     now = clock.now()
     intent.status = IntentStatus.CAPTURED
@@ -545,24 +536,16 @@ def _split(part: PartRow) -> domain.EscrowSplit:
     )
 
 
-def _hold_id(part: PartRow, exclude: Refund | None = None) -> str:
-    """Id of the pending transfer that holds ``part``'s money in escrow now.
-
-    Capture holds the whole part; each refund before settlement voids the hold and holds the
-    remainder under the next id, so the n-th such refund leaves hold ``…:escrow:n``.
-    """
-    base = domain.escrow_id(part.intent.public_id, part.reference)
-    before = part.refunds.filter(source="escrow")
-    if exclude is not None and exclude.pk:
-        before = before.exclude(pk=exclude.pk)
-    count = before.count()
-    return base if count == 0 else f"{base}:{count}"
+def _hold_id(part: PartRow, replaced: int | None = None) -> str:
+    """Id of the pending transfer that holds ``part``'s money in escrow after ``replaced``
+    refunds before settlement (None: as many as are recorded; ``domain.escrow_id``)."""
+    if replaced is None:
+        replaced = part.refunds.filter(source="escrow").count()
+    return domain.escrow_id(part.intent.public_id, part.reference, replaced)
 
 
 def settle(ctx: Context, reference: str) -> Settlement:
     """The order completed: release its escrow to customs tax and the merchant (idempotent)."""
-    ledger = _ledger()
-    ld = _ledger_domain()
     with transaction.atomic():
         part = _part_for_update(reference)
         if part.status == PartStatus.SETTLED:
@@ -580,10 +563,10 @@ def settle(ctx: Context, reference: str) -> Settlement:
         merchant = domain.merchant_account(org.public_id)
         _open_accounts(intent.provider, {org.public_id})
         specs = [
-            ld.TransferSpec(
+            TransferSpec(
                 id=domain.escrow_post_id(intent.public_id, reference),
                 amount=split.remaining.amount,
-                flags=ld.TransferFlags.POST_PENDING,
+                flags=TransferFlags.POST_PENDING,
                 pending_id=_hold_id(part),
                 code="escrow.post",
                 reference=reference,
@@ -591,7 +574,7 @@ def settle(ctx: Context, reference: str) -> Settlement:
         ]
         if split.tax:
             specs.append(
-                ld.TransferSpec(
+                TransferSpec(
                     id=f"settle:{reference}:tax",
                     debit=domain.ESCROW,
                     credit=domain.CUSTOMS_TAX,
@@ -618,7 +601,7 @@ def settle(ctx: Context, reference: str) -> Settlement:
         commission = domain.commission_of(gross, commission_pct)
         if commission:
             specs.append(
-                ld.TransferSpec(
+                TransferSpec(
                     id=f"settle:{reference}:commission",
                     debit=merchant,
                     credit=domain.COMMISSION,
@@ -693,18 +676,6 @@ def _replay(request_id: str, reference: str, kind: str, amount: Money | None) ->
     raise IdempotencyKeyReused(_("This request id was used for a different refund."))
 
 
-def _after_settlement_rate(amount: Money) -> tuple[Money, Decimal, fx.Rate]:
-    """MYR to take from the merchant for ``amount`` CNY at today's rate, and the exact ledger
-    rate MYR→CNY that turns it back into ``amount`` (12 places, the FX transfer's rate)."""
-    rate = fx.find_rate(CNY, MYR, clock.now())
-    myr = fx.apply_rate(amount, MYR, rate.rate, Rounding.HALF_UP)
-    if myr.amount <= 0:
-        myr = Money(1, MYR)  # a refund smaller than a sen still costs the merchant one sen
-    with decimal.localcontext(decimal.Context(prec=60)):
-        back = (amount.to_decimal() / myr.to_decimal()).quantize(Decimal(1).scaleb(-12))
-    return myr, back, rate
-
-
 def _apply_refund(
     ctx: Context,
     part: PartRow,
@@ -713,8 +684,6 @@ def _apply_refund(
     request_id: str,
     reason: str,
 ) -> Refund:
-    ledger = _ledger()
-    ld = _ledger_domain()
     intent = part.intent
     settled = part.status == PartStatus.SETTLED
     refund = Refund(
@@ -739,17 +708,19 @@ def _apply_refund(
     if not settled:
         # The escrow hold is replaced, not left stale: void it and, unless all went back, hold
         # the remainder anew (linked, so both happen or neither). The ledger then shows at any
-        # moment exactly what escrow still holds for this order.
-        current = _hold_id(part, exclude=refund)
+        # moment exactly what escrow still holds for this order. This refund's row is saved
+        # above, so it is counted: the hold it voids is the one before.
+        replaced = part.refunds.filter(source="escrow").count()
+        current = _hold_id(part, replaced - 1)
         if kind == RefundKind.TAX:
             part.refunded_tax_before += amount.amount
         else:
             part.refunded_before += amount.amount
         remaining = _split(part).remaining
         specs = [
-            ld.TransferSpec(
+            TransferSpec(
                 id=f"{current}:void",
-                flags=ld.TransferFlags.VOID_PENDING,
+                flags=TransferFlags.VOID_PENDING,
                 pending_id=current,
                 code="escrow.void",
                 reference=part.reference,
@@ -759,13 +730,13 @@ def _apply_refund(
             part.status = PartStatus.REFUNDED  # nothing will ever reach the merchant
         else:
             specs.append(
-                ld.TransferSpec(
-                    id=_hold_id(part),
+                TransferSpec(
+                    id=_hold_id(part, replaced),
                     debit=provider_acct,
                     credit=domain.ESCROW,
                     amount=remaining.amount,
                     currency=CNY,
-                    flags=ld.TransferFlags.PENDING,
+                    flags=TransferFlags.PENDING,
                     code="escrow.hold_remainder",
                     reference=part.reference,
                 )
@@ -773,7 +744,7 @@ def _apply_refund(
         ledger.transfer(*specs)
     elif kind == RefundKind.TAX:
         ledger.transfer(
-            ld.TransferSpec(
+            TransferSpec(
                 id=f"refund:{refund.public_id}",
                 debit=domain.CUSTOMS_TAX,
                 credit=provider_acct,
@@ -786,7 +757,8 @@ def _apply_refund(
         part.refunded_tax_after += amount.amount
     else:
         org = part.merchant_org
-        myr, back, rate = _after_settlement_rate(amount)
+        rate = fx.find_rate(CNY, MYR, clock.now())
+        myr, back = domain.merchant_refund(amount, rate.rate)
         specs, converted = ledger.exchange_specs(
             f"refund:{refund.public_id}",
             debit=domain.merchant_account(org.public_id),
@@ -864,6 +836,15 @@ def refundable_of(part: PartRow) -> Money:
     return Money.zero(CNY)
 
 
+def tax_refundable_of(part: PartRow) -> Money:
+    """What a tax refund may still take from ``part``."""
+    if part.status == PartStatus.ESCROW:
+        return _split(part).tax
+    if part.status == PartStatus.SETTLED:
+        return Money(part.settlement.tax - part.refunded_tax_after, CNY)
+    return Money.zero(CNY)
+
+
 def refund(
     ctx: Context, reference: str, amount: Money | None, *, request_id: str, reason: str
 ) -> Refund:
@@ -881,10 +862,7 @@ def refund(
             return replay
         part = _part_for_update(reference)
         _require_refunder(ctx, part)
-        if part.status not in (PartStatus.ESCROW, PartStatus.SETTLED):
-            left = Money.zero(CNY)
-        else:
-            left = refundable_of(part)
+        left = refundable_of(part)
         wanted = left if amount is None else amount
         if wanted.amount <= 0 or wanted > left:
             raise ValidationFailed.single(
@@ -911,18 +889,12 @@ def refund_tax(
             return replay
         part = _part_for_update(reference)
         _require_refunder(ctx, part)
-        start = released_at or part.intent.captured_at
-        if start is None or clock.now() - start > dt.timedelta(days=TAX_REFUND_DAYS):
+        if not domain.tax_refund_open(released_at or part.intent.captured_at, clock.now()):
             raise Conflict(
                 _("Tax is refunded only for goods returned within 30 days of release."),
                 code="tax_refund_window_closed",
             )
-        if part.status == PartStatus.ESCROW:
-            left = _split(part).tax
-        elif part.status == PartStatus.SETTLED:
-            left = Money(part.settlement.tax - part.refunded_tax_after, CNY)
-        else:
-            left = Money.zero(CNY)
+        left = tax_refundable_of(part)
         if left.amount <= 0:
             raise ValidationFailed.single(
                 "amount", _("There is no tax left to refund for this order."), "nothing_left"

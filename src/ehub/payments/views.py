@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ehub.core.errors import NotFound
 from ehub.core.problem import problem_response
 from ehub.web.access import context_of
 
-from . import services
+from . import domain, services
 from .webhooks import receive
 
 
@@ -31,10 +30,7 @@ def webhook(request, provider: str):
 @require_GET
 def returned(request, public_id: str):
     """Where the wallet sends the buyer back: the payment's state, then the shop's page."""
-    try:
-        intent = services.get_intent(context_of(request), public_id)
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
-    if intent.return_url and intent.status not in ("created", "authorized"):
+    intent = services.get_intent(context_of(request), public_id)  # NotFound: 404 (middleware)
+    if intent.return_url and intent.status not in domain.AWAITING_PAYMENT:
         return redirect(intent.return_url)
     return render(request, "payments/returned.html", {"intent": intent})

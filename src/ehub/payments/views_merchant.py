@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from ehub.accounts.domain import Portal
 from ehub.core import clock
 from ehub.core.errors import PermissionDenied, ValidationFailed
+from ehub.core.forms import add_service_errors
 from ehub.web.access import context_of, portal_required
 
 from . import payouts
@@ -87,11 +88,8 @@ def bank_account(request):
     if request.method == "POST" and form.is_valid():
         try:
             payouts.set_bank_account(ctx, **form.cleaned_data)
-        except ValidationFailed as exc:
-            for error in exc.errors:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
-        except PermissionDenied as exc:
-            form.add_error(None, str(exc))
+        except (ValidationFailed, PermissionDenied) as exc:
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Bank account saved."))
             return redirect("payments_merchant:overview")

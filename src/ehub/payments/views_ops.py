@@ -1,59 +1,37 @@
-"""Platform finance pages (``/ops/finance/``): payout batches, running one, the bank file."""
+"""Platform finance pages (``/ops/finance/``): payout batches, running one, the bank file.
+
+A service's NotFound / PermissionDenied becomes a 404 / 403 page in
+``core.middleware.DomainErrorPagesMiddleware``."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from ehub.accounts.domain import Portal
-from ehub.core.errors import NotFound, PermissionDenied
 from ehub.web.access import context_of, portal_required
 
-from . import domain, payouts
+from . import payouts
 
 ops_page = portal_required(Portal.OPS)
-
-
-def _guard(call, *args):
-    try:
-        return call(*args)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(str(exc)) from exc
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
 
 
 @require_GET
 @ops_page
 def batches(request):
     ctx = context_of(request)
-    page = Paginator(_guard(payouts.batches, ctx), 25).get_page(request.GET.get("page"))
-    from ehub.ledger.services import balance
-
-    figures = {}
-    for label, code in (
-        (_("In escrow (CNY, pending)"), domain.ESCROW),
-        (_("Customs tax payable (CNY)"), domain.CUSTOMS_TAX),
-        (_("Commission earned (MYR)"), domain.COMMISSION),
-    ):
-        try:
-            b = balance(code)
-            amount = b.pending_credit if code == domain.ESCROW else b.credit_balance
-            figures[label] = b.money(amount)
-        except NotFound:
-            figures[label] = None
+    page = Paginator(payouts.batches(ctx), 25).get_page(request.GET.get("page"))
     return render(
         request,
         "payments/ops_batches.html",
         {
             "portal": Portal.OPS,
             "page_obj": page,
-            "figures": figures,
+            "figures": payouts.platform_figures(ctx),
             "minimum": payouts.payout_minimum(),
         },
     )
@@ -62,7 +40,7 @@ def batches(request):
 @require_POST
 @ops_page
 def run_batch(request):
-    batch = _guard(payouts.run_payout_batch, context_of(request))
+    batch = payouts.run_payout_batch(context_of(request))
     messages.success(
         request,
         _("Payout batch %(id)s: %(count)d payouts.")
@@ -74,7 +52,7 @@ def run_batch(request):
 @require_GET
 @ops_page
 def batch_detail(request, public_id: str):
-    batch = _guard(payouts.batch_of, context_of(request), public_id)
+    batch = payouts.batch_of(context_of(request), public_id)
     rows = list(batch.payouts.select_related("merchant_org").order_by("pk"))
     return render(
         request, "payments/ops_batch.html", {"portal": Portal.OPS, "batch": batch, "rows": rows}
@@ -85,8 +63,8 @@ def batch_detail(request, public_id: str):
 @ops_page
 def batch_csv(request, public_id: str):
     ctx = context_of(request)
-    batch = _guard(payouts.batch_of, ctx, public_id)
-    body = _guard(payouts.payout_csv, ctx, batch)
+    batch = payouts.batch_of(ctx, public_id)
+    body = payouts.payout_csv(ctx, batch)
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="payouts-{batch.run_on}.csv"'
     return response

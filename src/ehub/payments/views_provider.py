@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from . import domain
 from .gateways import sandbox
 from .models import PaymentIntent, SandboxCharge
 
@@ -54,7 +55,7 @@ def hosted_page(request, public_id: str):
             "intent": intent,
             "merchants": merchants,
             "charge": charge,
-            "payable": charge is None and intent.status in ("created", "authorized"),
+            "payable": charge is None and intent.status in domain.AWAITING_PAYMENT,
             "qr_svg": _qr_svg(request.build_absolute_uri()),
             "payer_name": intent.buyer.full_name or intent.buyer.get_username(),
         },
@@ -64,7 +65,7 @@ def hosted_page(request, public_id: str):
 @require_POST
 def pay(request, public_id: str):
     intent = _intent(public_id)
-    if intent.status not in ("created", "authorized"):
+    if intent.status not in domain.AWAITING_PAYMENT:
         return redirect("payments_provider:page", public_id=intent.public_id)
     payer = (request.POST.get("payer_name") or "").strip()[:MAX_PAYER_NAME]
     payer = payer or intent.buyer.full_name or intent.buyer.get_username()
