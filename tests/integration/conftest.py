@@ -35,7 +35,7 @@ MYR_CNY = Decimal("1.5")  # checkout: 1 MYR = 1.5 CNY
 CNY_MYR = Decimal("0.65")  # settlement: 1 CNY = 0.65 MYR
 
 
-def ctx_of(user, org=None):
+def ctx_of(user):
     from ehub.accounts.models import User
     from ehub.accounts.services import build_context
 

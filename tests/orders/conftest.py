@@ -1,8 +1,9 @@
 """Fixtures of the orders tests: a platform, a hub, a merchant with a durian SKU in stock, a
 live flash-sale offer, a buyer with a CNY rate, China's tariff loaded, and fake engines.
 
-Payments and fulfillment are built in parallel: ``engines`` replaces ``orders.ports`` with
-fakes that honour the contract (docs of /tmp/h/contracts.md) and record every call.
+``engines`` replaces the payments and fulfillment services orders calls with fakes that honour
+their contract and record every call (no carrier quotes: freight is the flat rate). The real
+engines run in tests/integration.
 """
 
 from __future__ import annotations
@@ -75,33 +76,31 @@ class FakeEngines:
     def settle(self, ctx, reference):
         self.calls.append(("settle", reference))
 
+    def request_shipment(self, ctx, request):
+        self.calls.append(("request_shipment", request.reference))
+
+    def cancel_shipment(self, ctx, reference, reason):
+        self.calls.append(("cancel_shipment", reference))
+
+    def quote_freight(self, *, weight_g, province):
+        from ehub.fulfillment.carriers.base import NoCarrierAvailable
+
+        raise NoCarrierAvailable()
+
     def named(self, name):
         return [c for c in self.calls if c[0] == name]
 
 
 @pytest.fixture
 def engines(monkeypatch):
-    from ehub.orders import ports
+    from ehub.fulfillment import services as fulfillment
+    from ehub.payments import services as payments
 
     fake = FakeEngines()
-
-    @dataclass(frozen=True)
-    class Part:
-        reference: str
-        merchant_org_id: int
-        goods: Money
-        freight: Money
-        tax: Money
-
-        @property
-        def total(self):
-            return self.goods + self.freight + self.tax
-
-    monkeypatch.setattr(ports, "payment_part", lambda **kw: Part(**kw))
     for name in ("create_intent", "cancel_intent", "refund", "refund_tax", "settle"):
-        monkeypatch.setattr(ports, name, getattr(fake, name))
-    monkeypatch.setattr(ports, "shipment_types", lambda: None)
-    monkeypatch.setattr(ports, "quote_freight", lambda **kw: None)
+        monkeypatch.setattr(payments, name, getattr(fake, name))
+    for name in ("request_shipment", "cancel_shipment", "quote_freight"):
+        monkeypatch.setattr(fulfillment, name, getattr(fake, name))
     return fake
 
 

@@ -22,4 +22,4 @@ def test_first_order_shipped_probe_follows_the_merchants_orders(
     assert probe(order.merchant) is False  # placed, not shipped
     Order.objects.filter(pk=order.pk).update(shipped_at=clock.now())
     assert probe(order.merchant) is True
-    assert probe(world.coffee.product.org) is (world.coffee.product.org == order.merchant)
+    assert probe(world.other_merchant) is False  # another merchant's shipments do not count

@@ -310,7 +310,7 @@ def _detail_out(detail) -> dict:
     order = detail.order
     return {
         **_order_out(order),
-        "pay_url": order.checkout.checkout_url if order.status == "placed" else "",
+        "pay_url": order.pay_url,
         "lines": [
             {
                 "sku": line.sku_code,

@@ -1,5 +1,5 @@
 """Pure rules of orders: the lifecycle state machine, the checkout's address and identity checks,
-and the arithmetic that splits a cart into per-merchant orders.
+and the flat freight rate.
 
 No ORM and no I/O: services feed these functions plain values and persist what they return.
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -79,13 +78,12 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RETURN_REQUESTED: frozenset({S.RETURNED, S.DELIVERED, S.COMPLETED}),
     S.COMPLETED: frozenset({S.RETURN_REQUESTED, S.RETURNED}),
 }
-TERMINAL = frozenset(set(S) - set(TRANSITIONS))
-# States in which the buyer's money is captured and not yet given back.
-PAID_STATES = frozenset(set(S) - {S.PLACED, S.CANCELLED, S.EXPIRED})
 # Cancellable by the buyer (with a refund once paid): before the parcel leaves the hub.
 CANCELLABLE = frozenset({S.PLACED, S.PAID, S.DECLARED, S.HELD, S.CLEARED, S.PACKED})
-# Lifecycle order, for "has the order reached X yet" (terminal side branches excluded).
-PROGRESS = [S.PLACED, S.PAID, S.DECLARED, S.HELD, S.CLEARED, S.PACKED, S.SHIPPED, S.DELIVERED]
+# The buyer may confirm receipt of a parcel on its way or delivered ...
+CONFIRMABLE = frozenset({S.SHIPPED, S.DELIVERED})
+# ... and ask to return it once it left the hub (within the return window).
+RETURNABLE = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED})
 
 
 class IllegalTransition(Conflict):
@@ -108,16 +106,6 @@ def check_transition(source: str, target: str) -> None:
             },
             field="status",
         )
-
-
-def reached(status: str, milestone: str) -> bool:
-    """True when ``status`` is at or past ``milestone`` on the main line of the lifecycle."""
-    status, milestone = OrderStatus(status), OrderStatus(milestone)
-    if status in (S.COMPLETED, S.RETURN_REQUESTED, S.RETURNED):
-        return True
-    if status not in PROGRESS or milestone not in PROGRESS:
-        return status == milestone
-    return PROGRESS.index(status) >= PROGRESS.index(milestone)
 
 
 # -- the buyer's declared identity and the consignee ---------------------------------------
@@ -200,22 +188,3 @@ def flat_freight(weight_g: int, first_kg: int, next_kg: int, currency: str = "MY
     or part of it, ``next_kg`` for each further one (weights rounded up to the kilogram)."""
     kilos = max(1, -(-max(weight_g, 0) // 1000))
     return Money(first_kg + (kilos - 1) * next_kg, currency)
-
-
-@dataclass(frozen=True)
-class GroupKey:
-    merchant_id: int
-    hub_id: int
-
-
-def group_lines(lines: Iterable, key) -> dict:
-    """Lines by ``key(line)``, keeping first-seen order (one shipment per merchant and hub)."""
-    groups: dict = {}
-    for line in lines:
-        groups.setdefault(key(line), []).append(line)
-    return groups
-
-
-def weight_of(qtys_and_weights: Sequence[tuple[int, int | None]], default_g: int = 1000) -> int:
-    """Gross weight of a parcel in grams; an item without a weight counts ``default_g``."""
-    return sum(qty * (weight or default_g) for qty, weight in qtys_and_weights)

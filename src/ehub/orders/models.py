@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from ehub.core import clock
 from ehub.core.fields import EncryptedTextField, mask
 
-from .domain import STATUS_LABELS, OrderStatus
+from .domain import CANCELLABLE, CONFIRMABLE, RETURNABLE, STATUS_LABELS, OrderStatus
 
 STATUS_CHOICES = [(s.value, STATUS_LABELS[s]) for s in OrderStatus]
 
@@ -205,6 +205,24 @@ class Order(models.Model):
     @property
     def stock_key(self) -> str:
         return f"order:{self.public_id}"
+
+    # What the buyer may do now (the lifecycle services enforce the same sets).
+    @property
+    def pay_url(self) -> str:
+        """Where the buyer pays, while the order awaits payment (reads the checkout)."""
+        return self.checkout.checkout_url if self.status == OrderStatus.PLACED else ""
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in CANCELLABLE
+
+    @property
+    def can_confirm(self) -> bool:
+        return self.status in CONFIRMABLE
+
+    @property
+    def can_request_return(self) -> bool:
+        return self.status in RETURNABLE
 
     # Masked views for every page and API response (customs documents get the full values).
     @property

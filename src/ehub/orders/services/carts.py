@@ -198,13 +198,6 @@ def remove_line(ctx: Context, cart: Cart, line_id: int) -> None:
         raise NotFound(_("No such line in this cart."), field="line")
 
 
-def clear(cart: Cart, line_ids: list[int] | None = None) -> None:
-    qs = CartLine.objects.filter(cart=cart)
-    if line_ids is not None:
-        qs = qs.filter(pk__in=line_ids)
-    qs.delete()
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -240,10 +233,6 @@ class MerchantGroup:
     merchant_name: str
     lines: list[LineView] = field(default_factory=list)
 
-    @property
-    def subtotal(self) -> Money:
-        return Money.total((line.total for line in self.lines), "MYR")
-
 
 @dataclass
 class CartView:
@@ -263,10 +252,6 @@ class CartView:
     @property
     def subtotal(self) -> Money:
         return Money.total((line.total for line in self.lines), "MYR")
-
-    @property
-    def count(self) -> int:
-        return sum(line.qty for line in self.lines)
 
 
 def line_views(cart: Cart | None, language: str = "en") -> list[LineView]:

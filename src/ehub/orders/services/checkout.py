@@ -31,10 +31,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -59,12 +60,14 @@ from ehub.core.fields import blind_index
 from ehub.core.ids import new_public_id
 from ehub.core.money import Money, Rounding
 from ehub.customs import services as customs
+from ehub.fulfillment import services as fulfillment
+from ehub.payments import services as payments
 
-from .. import ports
 from ..domain import Consignee, OrderStatus, clean_consignee, flat_freight
 from ..models import Cart, CartLine, Checkout, Order, OrderEvent, OrderLine, Quote
 from . import carts
 
+logger = logging.getLogger(__name__)
 CNY = "CNY"
 MYR = "MYR"
 _ZERO_CNY = Money(0, CNY)
@@ -144,9 +147,6 @@ class PricedLine:
     def total_cny(self) -> int:
         return self.unit_cny * self.qty
 
-    def as_json(self) -> dict:
-        return dict(self.__dict__)
-
 
 @dataclass
 class GroupQuote:
@@ -178,14 +178,6 @@ class GroupQuote:
     @property
     def weight_g(self) -> int:
         return sum(line.weight_g * line.qty for line in self.lines)
-
-    def money(self, name: str) -> Money:
-        return Money(getattr(self, name), CNY)
-
-    def as_json(self) -> dict:
-        data = {k: v for k, v in self.__dict__.items() if k != "lines"}
-        data["lines"] = [line.as_json() for line in self.lines]
-        return data
 
 
 @dataclass
@@ -261,9 +253,12 @@ def _pick_hubs(lines: Sequence[carts.LineView]) -> tuple[dict[int, int], list[Fi
 
 
 def _freight(weight_g: int, province: str) -> tuple[Money, bool]:
-    quoted = ports.quote_freight(weight_g=weight_g, province=province) if province else None
-    if quoted is not None:
-        return quoted, False
+    """The cheapest carrier's price, or the documented flat rate (True) when none quotes."""
+    if province:
+        try:
+            return fulfillment.quote_freight(weight_g=weight_g, province=province), False
+        except DomainError as exc:
+            logger.warning("freight quote failed, using the flat rate: %s", exc)
     return (
         flat_freight(
             weight_g,
@@ -396,7 +391,7 @@ def quote(
         rate_source=rate.source,
         rate_as_of=rate.as_of,
         id_index=blind_index(id_number) if id_number else "",
-        payload={"groups": [g.as_json() for g in groups], "province": province},
+        payload={"groups": [asdict(g) for g in groups], "province": province},
         total_cny=result.total.amount,
         created_at=now,
         expires_at=result.expires_at,
@@ -627,7 +622,7 @@ def _place(
                 ) from exc
     # 4. one payment intent for the whole checkout.
     parts = [
-        ports.payment_part(
+        payments.PaymentPart(
             reference=order_id,
             merchant_org_id=group.merchant_id,
             goods=Money(group.goods_cny, CNY),
@@ -636,7 +631,7 @@ def _place(
         )
         for order_id, group in zip(order_ids, groups, strict=True)
     ]
-    intent = ports.create_intent(
+    intent = payments.create_intent(
         ctx,
         buyer=ctx.user,
         parts=parts,

@@ -33,13 +33,15 @@ from ehub.campaigns.services import gate
 from ehub.catalog.services import inventory
 from ehub.core import clock, events
 from ehub.core.context import Context
-from ehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from ehub.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from ehub.core.formatting import format_money
 from ehub.core.money import Money
 from ehub.customs import services as customs
+from ehub.fulfillment import services as fulfillment
+from ehub.payments import services as payments
 
-from .. import documents, ports
-from ..domain import CANCELLABLE, OrderStatus, can_move, check_transition
+from .. import documents
+from ..domain import CANCELLABLE, CONFIRMABLE, RETURNABLE, OrderStatus, can_move, check_transition
 from ..models import Order, OrderEvent
 
 logger = logging.getLogger(__name__)
@@ -73,8 +75,14 @@ def platform_context() -> Context:
     return Context(org=org, roles=frozenset({"system", "owner"}), via="task")
 
 
+def _lock(public_id: str) -> Order | None:
+    """The order row, locked; None when there is no such order (an engine event about an
+    order orders does not know is skipped)."""
+    return Order.objects.select_for_update().filter(public_id=public_id).first()
+
+
 def _locked(public_id: str) -> Order:
-    order = Order.objects.select_for_update().filter(public_id=public_id).first()
+    order = _lock(public_id)
     if order is None:
         raise NotFound(_("Order not found."))
     return order
@@ -82,6 +90,34 @@ def _locked(public_id: str) -> Order:
 
 def _seen(order: Order, source: str) -> bool:
     return bool(source) and OrderEvent.objects.filter(order=order, source=source).exists()
+
+
+def _record(
+    order: Order,
+    kind: str,
+    from_status: str,
+    reason: str,
+    *,
+    ctx: Context | None,
+    data: dict | None,
+    source: str,
+    at: dt.datetime,
+) -> OrderEvent:
+    """A timeline entry: from ``from_status`` to the order's status now, by whom and why."""
+    actor_id, label, via = _actor(ctx)
+    return OrderEvent.objects.create(
+        order=order,
+        kind=kind,
+        from_status=from_status,
+        to_status=order.status,
+        actor_id=actor_id,
+        actor_label=label,
+        via=via,
+        reason=str(reason)[:500],
+        data=data or {},
+        source=source,
+        at=at,
+    )
 
 
 def note(
@@ -94,19 +130,8 @@ def note(
     source: str = "",
 ) -> OrderEvent:
     """Write a timeline entry that does not change the status."""
-    actor_id, label, via = _actor(ctx)
-    return OrderEvent.objects.create(
-        order=order,
-        kind=kind,
-        from_status=order.status,
-        to_status=order.status,
-        actor_id=actor_id,
-        actor_label=label,
-        via=via,
-        reason=str(reason)[:500],
-        data=data or {},
-        source=source,
-        at=clock.now(),
+    return _record(
+        order, kind, order.status, reason, ctx=ctx, data=data, source=source, at=clock.now()
     )
 
 
@@ -136,20 +161,7 @@ def move(
     for name, value in fields.items():
         setattr(order, name, value)
     order.save()
-    actor_id, label, via = _actor(ctx)
-    OrderEvent.objects.create(
-        order=order,
-        kind="status",
-        from_status=source_status,
-        to_status=target,
-        actor_id=actor_id,
-        actor_label=label,
-        via=via,
-        reason=str(reason)[:500],
-        data=data or {},
-        source=source,
-        at=now,
-    )
+    _record(order, "status", source_status, reason, ctx=ctx, data=data, source=source, at=now)
     events.publish(
         f"orders.{target}",
         {
@@ -217,11 +229,7 @@ def release_holds(ctx: Context, order: Order, *, reason: str) -> dict:
 
 
 def _refund(ctx: Context, order: Order, *, request_id: str, reason: str) -> None:
-    try:
-        refund = ports.refund(ctx, order.public_id, None, request_id=request_id, reason=reason)
-    except ports.EngineUnavailable as exc:
-        note(order, "refund_failed", str(exc.message), ctx=ctx)
-        return
+    refund = payments.refund(ctx, order.public_id, None, request_id=request_id, reason=reason)
     note(
         order,
         "refund",
@@ -230,6 +238,13 @@ def _refund(ctx: Context, order: Order, *, request_id: str, reason: str) -> None
         data={"refund": getattr(refund, "public_id", ""), "request_id": request_id},
     )
     _email_later(order, "refunded")
+
+
+def _cancel_shipment(ctx: Context, order: Order, reason: str) -> None:
+    try:
+        fulfillment.cancel_shipment(ctx, order.public_id, reason)
+    except DomainError as exc:  # no shipment yet, or it already left the hub
+        logger.info("cancel_shipment(%s): %s", order.public_id, exc)
 
 
 # -- payment ----------------------------------------------------------------------------------
@@ -244,9 +259,8 @@ def on_captured(payload: dict, *, source: str) -> list[str]:
     ctx = platform_context()
     for reference in payload.get("references") or []:
         with transaction.atomic():
-            try:
-                order = _locked(reference)
-            except NotFound:
+            order = _lock(reference)
+            if order is None:
                 logger.warning("payments.captured for unknown order %s", reference)
                 continue
             if order.status in (S.EXPIRED, S.CANCELLED):
@@ -286,11 +300,8 @@ def on_payment_closed(payload: dict, *, source: str, reason: str) -> None:
     ctx = platform_context()
     for reference in payload.get("references") or []:
         with transaction.atomic():
-            try:
-                order = _locked(reference)
-            except NotFound:
-                continue
-            if order.status != S.PLACED:
+            order = _lock(reference)
+            if order is None or order.status != S.PLACED:
                 continue
             if move(order, S.CANCELLED, reason, source=source, ctx=None):
                 release_holds(ctx, order, reason=reason)
@@ -367,16 +378,11 @@ def file_payment_documents(public_id: str) -> None:
 
 
 def _request_shipment(ctx: Context, order: Order, lines) -> None:
-    types = ports.shipment_types()
-    if types is None:
-        note(order, "note", _("Awaiting shipment: the hub will book the waybill."))
-        return
-    consignee_cls, line_cls, request_cls = types
-    request = request_cls(
+    request = fulfillment.ShipmentRequest(
         reference=order.public_id,
         merchant_org_id=order.merchant_id,
         hub_org_id=order.hub_id,
-        consignee=consignee_cls(
+        consignee=fulfillment.Consignee(
             name=order.buyer_name,
             phone=order.phone,
             province=order.province,
@@ -386,7 +392,7 @@ def _request_shipment(ctx: Context, order: Order, lines) -> None:
             postcode=order.postcode,
         ),
         lines=[
-            line_cls(
+            fulfillment.ShipmentLine(
                 sku_id=line.sku_id,
                 sku_code=line.sku_code,
                 name=line.name,
@@ -402,7 +408,7 @@ def _request_shipment(ctx: Context, order: Order, lines) -> None:
     )
     try:
         with transaction.atomic():
-            ports.request_shipment(ctx, request)
+            fulfillment.request_shipment(ctx, request)
     except DomainError as exc:
         note(order, "note", _("Shipment request failed: %(why)s") % {"why": exc.detail})
         return
@@ -413,9 +419,8 @@ def on_waybill_booked(payload: dict, *, source: str) -> None:
     """fulfillment.waybill_booked: file the waybill (CEB511); customs then declares."""
     ctx = platform_context()
     with transaction.atomic():
-        try:
-            order = _locked(payload.get("reference", ""))
-        except NotFound:
+        order = _lock(payload.get("reference", ""))
+        if order is None:
             return
         if _seen(order, source):
             return
@@ -460,9 +465,8 @@ def on_waybill_booked(payload: dict, *, source: str) -> None:
 def on_customs(name: str, payload: dict, *, source: str) -> None:
     ctx = platform_context()
     with transaction.atomic():
-        try:
-            order = _locked(payload.get("order_no", ""))
-        except NotFound:
+        order = _lock(payload.get("order_no", ""))
+        if order is None:
             return
         info = str(payload.get("info") or "")
         data = {"declaration": payload.get("declaration"), "status": payload.get("status")}
@@ -493,14 +497,14 @@ def on_customs(name: str, payload: dict, *, source: str) -> None:
                 request_id=f"rejected:{order.public_id}",
                 reason=_("Rejected by customs."),
             )
-            ports.cancel_shipment(ctx, order.public_id, "customs rejected")
+            _cancel_shipment(ctx, order, "customs rejected")
             release_holds(ctx, order, reason=_("Customs rejected the order."))
 
 
 def _release_for_picking(ctx: Context, order: Order) -> None:
     try:
         with transaction.atomic():
-            ports.release_for_picking(ctx, order.public_id)
+            fulfillment.release_for_picking(ctx, order.public_id)
     except DomainError as exc:
         note(order, "note", _("Could not release to picking: %(why)s") % {"why": exc.detail})
 
@@ -515,9 +519,8 @@ def on_fulfillment(name: str, payload: dict, *, source: str) -> None:
         "fulfillment.delivered": (S.DELIVERED, _("Delivered.")),
     }
     with transaction.atomic():
-        try:
-            order = _locked(payload.get("reference", ""))
-        except NotFound:
+        order = _lock(payload.get("reference", ""))
+        if order is None:
             return
         if name == "fulfillment.delivery_failed":
             if not _seen(order, source):
@@ -555,11 +558,7 @@ def _own(ctx: Context, public_id: str) -> Order:
 
 def _complete(ctx: Context | None, order: Order, reason: str) -> None:
     move(order, S.COMPLETED, reason, ctx=ctx)
-    try:
-        ports.settle(ctx or platform_context(), order.public_id)
-    except ports.EngineUnavailable as exc:
-        note(order, "note", str(exc.message))
-        return
+    payments.settle(ctx or platform_context(), order.public_id)
     note(order, "settlement", _("Escrow released; the merchant is paid."), ctx=ctx)
 
 
@@ -569,7 +568,7 @@ def confirm_receipt(ctx: Context, public_id: str) -> Order:
         order = _own(ctx, public_id)
         if order.status == S.COMPLETED:
             return order
-        if order.status not in (S.DELIVERED, S.SHIPPED):
+        if order.status not in CONFIRMABLE:
             raise Conflict(
                 _("You can confirm receipt once the parcel is delivered."), field="status"
             )
@@ -609,15 +608,13 @@ def _cancel_locked(ctx: Context, order: Order, reason: str) -> None:
     was_paid = order.status != S.PLACED
     if not was_paid and order.intent_public_id:
         try:
-            ports.cancel_intent(ctx, order.intent_public_id, reason)
-        except ports.EngineUnavailable:
-            pass
+            payments.cancel_intent(ctx, order.intent_public_id, reason)
         except Conflict as exc:  # captured meanwhile: it will be refunded below on capture
             note(order, "note", str(exc.message), ctx=ctx)
     move(order, S.CANCELLED, reason, ctx=ctx)
     if was_paid:
         _refund(ctx, order, request_id=f"cancel:{order.public_id}", reason=reason)
-        ports.cancel_shipment(ctx, order.public_id, reason)
+        _cancel_shipment(ctx, order, reason)
     release_holds(ctx, order, reason=reason)
 
 
@@ -652,18 +649,17 @@ def request_refund(ctx: Context, public_id: str, reason: str) -> Order:
     it asks for a return (the auto-confirm clock stops while it is open)."""
     reason = (reason or "").strip()[:300]
     if not reason:
-        from ehub.core.errors import ValidationFailed
-
         raise ValidationFailed.single("reason", _("Tell the merchant why."), "required")
     with transaction.atomic():
         order = _own(ctx, public_id)
         if order.status in CANCELLABLE:
             _cancel_locked(ctx, order, reason)
-        elif order.status in (S.DELIVERED, S.COMPLETED, S.SHIPPED):
-            limit = settings.EHUB_RETURN_DAYS
-            if order.released_at and clock.now() > order.released_at + dt.timedelta(days=limit):
+        elif order.status in RETURNABLE:
+            deadline = _return_deadline(order)
+            if deadline is not None and clock.now() > deadline:
                 raise Conflict(
-                    _("Returns are accepted within %(n)d days of customs release.") % {"n": limit},
+                    _("Returns are accepted within %(n)d days of customs release.")
+                    % {"n": settings.EHUB_RETURN_DAYS},
                     field="status",
                 )
             if order.status == S.SHIPPED:
@@ -676,17 +672,23 @@ def request_refund(ctx: Context, public_id: str, reason: str) -> Order:
     return order
 
 
+def _return_deadline(order: Order) -> dt.datetime | None:
+    """Returns (and their tax refund) are accepted until EHUB_RETURN_DAYS after customs
+    release; None while the order has not been released."""
+    if order.released_at is None:
+        return None
+    return order.released_at + dt.timedelta(days=settings.EHUB_RETURN_DAYS)
+
+
 def _settle_return(ctx: Context, order: Order) -> None:
     _refund(ctx, order, request_id=f"return:{order.public_id}", reason=_("Goods returned."))
-    within = order.released_at is not None and clock.now() <= order.released_at + dt.timedelta(
-        days=settings.EHUB_RETURN_DAYS
-    )
-    if within:
+    deadline = _return_deadline(order)
+    if deadline is not None and clock.now() <= deadline:
         try:
-            ports.refund_tax(ctx, order.public_id, request_id=f"return-tax:{order.public_id}")
+            payments.refund_tax(ctx, order.public_id, request_id=f"return-tax:{order.public_id}")
             note(order, "refund", _("Import tax refunded (returned within the window)."))
-        except (ports.EngineUnavailable, DomainError) as exc:
-            note(order, "refund_failed", str(getattr(exc, "message", exc)))
+        except DomainError as exc:
+            note(order, "refund_failed", str(exc.message))
         if order.quota_cny > 0:
             try:
                 customs.restore_quota(ctx, order.quota_key, order.released_at)
@@ -698,7 +700,7 @@ def _settle_return(ctx: Context, order: Order) -> None:
 def accept_return(ctx: Context, public_id: str) -> Order:
     """The merchant (or platform staff) accepts a return: refund, tax refund and quota."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(public_id=public_id).first()
+        order = _lock(public_id)
         if order is None or not _may_manage(ctx, order):
             raise NotFound(_("Order not found."))
         if order.status == S.RETURNED:
@@ -743,9 +745,7 @@ def expire_unpaid(now: dt.datetime | None = None) -> int:
             intent = orders[0].intent_public_id
             if intent:
                 try:
-                    ports.cancel_intent(ctx, intent, "expired")
-                except ports.EngineUnavailable:
-                    pass
+                    payments.cancel_intent(ctx, intent, "expired")
                 except Conflict as exc:
                     # Captured at the last second: the capture event will mark them paid.
                     for order in orders:

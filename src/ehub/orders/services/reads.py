@@ -13,12 +13,9 @@ from django.utils.translation import gettext as _
 from ehub.accounts.domain import OrgKind, Role
 from ehub.core.context import Context
 from ehub.core.errors import NotFound, PermissionDenied
-from ehub.core.money import Money
+from ehub.fulfillment import services as fulfillment
 
-from .. import ports
 from ..models import Order
-
-CNY = "CNY"
 
 
 def _base() -> QuerySet:
@@ -59,38 +56,6 @@ class OrderDetail:
     lines: list
     timeline: list
     tracking: list
-    payment: dict | None
-
-    def money(self, name: str) -> Money:
-        return Money(getattr(self.order, name), CNY)
-
-    @property
-    def goods(self) -> Money:
-        return self.money("goods_cny")
-
-    @property
-    def freight(self) -> Money:
-        return self.money("freight_cny")
-
-    @property
-    def duty(self) -> Money:
-        return self.money("duty_cny")
-
-    @property
-    def consumption_tax(self) -> Money:
-        return self.money("consumption_tax_cny")
-
-    @property
-    def vat(self) -> Money:
-        return self.money("vat_cny")
-
-    @property
-    def tax(self) -> Money:
-        return self.money("tax_cny")
-
-    @property
-    def total(self) -> Money:
-        return self.money("total_cny")
 
 
 def _detail(qs: QuerySet, public_id: str) -> OrderDetail:
@@ -103,8 +68,7 @@ def _detail(qs: QuerySet, public_id: str) -> OrderDetail:
         order=order,
         lines=lines,
         timeline=timeline,
-        tracking=ports.tracking_of(order.public_id),
-        payment=ports.part_state(order.public_id),
+        tracking=fulfillment.tracking_of(order.public_id),
     )
 
 
