@@ -155,3 +155,37 @@ def test_api_scoping(client, stocked, sku, book, merchant_user, other_ctx):
 
 def test_sla_page(op_client, stocked):
     assert op_client.get("/hub/sla/").status_code == 200
+
+
+def test_api_creates_an_asn_and_answers_its_detail(client, merchant_user, merchant_org, hub, sku):
+    client.force_login(merchant_user)
+    payload = {
+        "hub": hub.public_id,
+        "expected_on": today().isoformat(),
+        "cartons": 2,
+        "lines": [{"sku_code": sku.code, "qty": 12}],
+    }
+    response = client.post("/api/v1/fulfillment/asns", payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["merchant"], body["hub"], body["status"]) == (
+        merchant_org.public_id,
+        hub.public_id,
+        "expected",
+    )
+    assert [(ln["sku_code"], ln["expected_qty"]) for ln in body["lines"]] == [(sku.code, 12)]
+    assert len(body["cartons"]) == 2 and body["discrepancies"] == []
+    assert client.get(f"/api/v1/fulfillment/asns/{body['id']}").json() == body
+
+
+def test_manifests_page_counts_waiting_parcels_per_carrier(
+    op_client, stocked, op_ctx, sku, book, django_assert_max_num_queries
+):
+    s = book([(sku, 1)])
+    services.release_for_picking(op_ctx, s.reference)
+    services.pick_all(op_ctx, s.waybill_no)
+    services.pack(op_ctx, s.waybill_no, weight_g=900, length_mm=200, width_mm=150, height_mm=100)
+    services.print_label(op_ctx, s.waybill_no)
+    with django_assert_max_num_queries(6):
+        response = op_client.get("/hub/manifests/")
+    assert f"{s.carrier_name} ({s.carrier_code}): 1" in response.content.decode()

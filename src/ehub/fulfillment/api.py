@@ -107,7 +107,7 @@ class ShipmentOut(Schema):
 
     @staticmethod
     def resolve_parcel(obj):
-        return getattr(obj, "parcel", None) if hasattr(obj, "parcel") else None
+        return getattr(obj, "parcel", None)  # None until packed
 
 
 class TrackingOut(Schema):
@@ -127,7 +127,7 @@ def create_asn(request: HttpRequest, payload: AsnIn):
         cartons=payload.cartons,
         note=payload.note,
     )
-    return Status(201, services.get_asn(ctx_of(request), asn.public_id))
+    return Status(201, asn)
 
 
 @router.get("/asns", response=list[AsnOut], summary="My notices (merchant) or my hub's")

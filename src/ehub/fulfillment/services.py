@@ -116,10 +116,6 @@ class ScanResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class ScanRefused(ValidationFailed):
-    code = "scan_refused"
-
-
 def _scan_error(field_name: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed([FieldError(field_name, message, code)], code=code)
 
@@ -517,16 +513,6 @@ def put_away(
         )
         _close_if_put_away(asn, list(asn.lines.all()))
     return record
-
-
-def receiving_progress(asn: Asn) -> dict[str, int]:
-    totals = asn.lines.aggregate(
-        expected=Sum("expected_qty"),
-        counted=Sum("counted_qty"),
-        damaged=Sum("damaged_qty"),
-        put_away=Sum("put_away_qty"),
-    )
-    return {k: int(v or 0) for k, v in totals.items()}
 
 
 def carton_labels_pdf(ctx: Context, public_id: str) -> bytes:
@@ -1096,10 +1082,11 @@ def _file_export_declarations(
     """One K2-like declaration per exporting merchant, lines summed by HS subheading."""
     from ehub.customs import export as my_export
 
-    hub = Organization.objects.get(pk=manifest.hub_id)
     by_merchant: dict[int, list[Shipment]] = defaultdict(list)
     for s in shipments:
         by_merchant[s.merchant_id].append(s)
+    orgs = Organization.objects.in_bulk([manifest.hub_id, *by_merchant])
+    hub = orgs[manifest.hub_id]
     lines = ShipmentLineRow.objects.filter(shipment__in=shipments).order_by("pk")
     lines_of: dict[int, list[ShipmentLineRow]] = defaultdict(list)
     for ln in lines:
@@ -1107,7 +1094,7 @@ def _file_export_declarations(
     parcels = {p.shipment_id: p for p in Parcel.objects.filter(shipment__in=shipments)}
     declared = []
     for merchant_id, group in sorted(by_merchant.items()):
-        merchant = Organization.objects.get(pk=merchant_id)
+        merchant = orgs[merchant_id]
         sums: dict[str, dict[str, Any]] = {}
         for s in group:
             goods_g = sum(ln.weight_g * ln.qty for ln in lines_of[s.pk]) or 1
@@ -1208,7 +1195,11 @@ def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, 
         manifest = get_manifest(ctx, public_id, lock=True)
         if manifest.status == "handed_over":
             raise Conflict(_("This manifest was already handed over."), code="already_handed_over")
-        shipments = list(manifest.shipments.select_for_update().filter(status=S.MANIFESTED))
+        shipments = list(
+            manifest.shipments.select_for_update()
+            .filter(status=S.MANIFESTED)
+            .prefetch_related("lines")
+        )
         by_waybill = {s.waybill_no: s for s in shipments}
         unknown = sorted(set(codes) - set(by_waybill))
         if unknown:
@@ -1220,31 +1211,43 @@ def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, 
         if not codes:
             raise ValidationFailed.single("barcode", _("Scan the parcels handed over."), "required")
         now = clock.now()
-        shipped, missing = [], []
+        taken: list[Shipment] = []
+        left: list[Shipment] = []
         system = Context(user=ctx.user, org=None, roles=frozenset({"system"}), via=ctx.via)
         for s in shipments:
             if s.waybill_no in codes:
                 _move(s, S.SHIPPED)
-                s.shipped_at = now
-                s.save(update_fields=["status", "shipped_at"])
                 _consume_lines(system, s)
-                events.publish(
+                taken.append(s)
+            else:
+                _move(s, S.LABELLED)
+                left.append(s)
+        # Every parcel of a side gets the same values: one UPDATE per side, not one per parcel.
+        Shipment.objects.filter(pk__in=[s.pk for s in taken]).update(
+            status=S.SHIPPED, shipped_at=now
+        )
+        Shipment.objects.filter(pk__in=[s.pk for s in left]).update(
+            status=S.LABELLED,
+            missing_at_handover=True,
+            manifest=None,
+            exception=str(_("Missing at handover of %(mawb)s")) % {"mawb": manifest.mawb_no},
+        )
+        events.publish_many(
+            (
+                (
                     "fulfillment.shipped",
                     {
                         "reference": s.reference,
                         "waybill_no": s.waybill_no,
                         "manifest": manifest.mawb_no,
                     },
-                    ctx=ctx,
                 )
-                shipped.append(s.waybill_no)
-            else:
-                _move(s, S.LABELLED)
-                s.missing_at_handover = True
-                s.manifest = None
-                s.exception = str(_("Missing at handover of %(mawb)s")) % {"mawb": manifest.mawb_no}
-                s.save(update_fields=["status", "missing_at_handover", "manifest", "exception"])
-                missing.append(s.waybill_no)
+                for s in taken
+            ),
+            ctx=ctx,
+        )
+        shipped = [s.waybill_no for s in taken]
+        missing = [s.waybill_no for s in left]
         manifest.status = "handed_over"
         manifest.handed_over_at = now
         manifest.save(update_fields=["status", "handed_over_at"])
@@ -1447,12 +1450,6 @@ def dashboard(ctx: Context) -> dict[str, Any]:
         )
         .order_by("cutoff_at", "carrier_code")[:50]
     )
-    waiting = list(
-        Shipment.objects.filter(hub_id=hub_id, status=S.LABELLED)
-        .values("carrier_code", "carrier_name")
-        .annotate(n=Count("pk"))
-        .order_by("carrier_code")
-    )
     exceptions = list(
         Shipment.objects.filter(hub_id=hub_id)
         .filter(
@@ -1477,12 +1474,22 @@ def dashboard(ctx: Context) -> dict[str, Any]:
     return {
         "inbound": inbound,
         "waves": waves,
-        "waiting": waiting,
+        "waiting": waiting_for_manifest(ctx),
         "exceptions": exceptions,
         "breaches": breaches,
         "door_breaches": door_breaches,
         "now": now,
     }
+
+
+def waiting_for_manifest(ctx: Context) -> list[dict[str, Any]]:
+    """How many labelled parcels of the caller's hub wait for a manifest, per carrier."""
+    return list(
+        Shipment.objects.filter(hub_id=_operator_hub_id(ctx), status=S.LABELLED)
+        .values("carrier_code", "carrier_name")
+        .annotate(n=Count("pk"))
+        .order_by("carrier_code")
+    )
 
 
 def pick_list(ctx: Context, wave_id: int, zone: str | None = None) -> tuple[Wave, list[PickTask]]:

@@ -13,7 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -50,12 +50,6 @@ def _pdf(content: bytes, name: str, inline: bool = True) -> HttpResponse:
     return response
 
 
-def _hub_ctx(request):
-    ctx = context_of(request)
-    services._operator_hub_id(ctx)  # PermissionDenied for anyone else
-    return ctx
-
-
 # ---------------------------------------------------------------------------------------------
 # Hub portal
 # ---------------------------------------------------------------------------------------------
@@ -63,7 +57,7 @@ def _hub_ctx(request):
 
 @portal_required(Portal.HUB)
 def dashboard(request):
-    ctx = _hub_ctx(request)
+    ctx = context_of(request)
     data = services.dashboard(ctx)
     return render(request, "fulfillment/dashboard.html", {"portal": Portal.HUB, **data})
 
@@ -82,34 +76,27 @@ class PutAwayForm(forms.Form):
 
 @portal_required(Portal.HUB)
 def receiving(request, public_id):
-    ctx = _hub_ctx(request)
-    try:
-        asn = services.get_asn(ctx, public_id)
-    except NotFound:
-        raise Http404 from None
+    ctx = context_of(request)
+    asn = services.get_asn(ctx, public_id)
     scan_form = ScanForm(initial={"qty": 1})
     put_form = PutAwayForm()
     if request.method == "POST":
         action = request.POST.get("action", "scan")
+        done = None  # the success message; the page then reloads (POST/redirect/GET)
         try:
             if action == "scan":
                 scan_form = ScanForm(request.POST)
                 if scan_form.is_valid():
-                    result = services.receive_scan(
+                    done = services.receive_scan(
                         ctx,
                         asn.public_id,
                         scan_form.cleaned_data["barcode"],
                         qty=scan_form.cleaned_data["qty"],
                         damaged=scan_form.cleaned_data["damaged"],
-                    )
-                    messages.success(request, result.message)
-                    return redirect("hub:receiving", asn.public_id)
+                    ).message
             elif action == "finish":
                 services.finish_receiving(ctx, asn.public_id)
-                messages.success(
-                    request, _("Receiving finished; discrepancies sent to the merchant.")
-                )
-                return redirect("hub:receiving", asn.public_id)
+                done = _("Receiving finished; discrepancies sent to the merchant.")
             elif action == "put_away":
                 put_form = PutAwayForm(request.POST)
                 if put_form.is_valid():
@@ -120,15 +107,15 @@ def receiving(request, public_id):
                         bin_code=put_form.cleaned_data["bin_code"],
                         qty=put_form.cleaned_data["qty"],
                     )
-                    messages.success(
-                        request,
-                        _("%(qty)d units put away in %(bin)s: now available.")
-                        % {"qty": record.qty, "bin": record.bin.code},
-                    )
-                    return redirect("hub:receiving", asn.public_id)
+                    done = _("%(qty)d units put away in %(bin)s: now available.") % {
+                        "qty": record.qty,
+                        "bin": record.bin.code,
+                    }
         except DomainError as exc:
-            _errors(request, exc)
-            asn = services.get_asn(ctx, public_id)
+            _errors(request, exc)  # the service rolled back: ``asn`` is still current
+        if done:
+            messages.success(request, done)
+            return redirect("hub:receiving", asn.public_id)
     lines = list(asn.lines.select_related("sku"))
     return render(
         request,
@@ -148,7 +135,7 @@ def receiving(request, public_id):
 
 @portal_required(Portal.HUB)
 def inbound(request):
-    ctx = _hub_ctx(request)
+    ctx = context_of(request)
     page = Paginator(services.asns_visible(ctx).order_by("-expected_on", "-pk"), PER_PAGE)
     return render(
         request,
@@ -159,12 +146,9 @@ def inbound(request):
 
 @portal_required(Portal.HUB)
 def wave(request, wave_id: int):
-    ctx = _hub_ctx(request)
+    ctx = context_of(request)
     zone = request.GET.get("zone") or None
-    try:
-        wave_obj, tasks = services.pick_list(ctx, wave_id, zone)
-    except NotFound:
-        raise Http404 from None
+    wave_obj, tasks = services.pick_list(ctx, wave_id, zone)
     zones = sorted(set(PickTask.objects.filter(wave=wave_obj).values_list("zone", flat=True)))
     return render(
         request,
@@ -191,25 +175,22 @@ class PickScanForm(forms.Form):
 
 @portal_required(Portal.HUB)
 def shipment(request, waybill):
-    ctx = _hub_ctx(request)
-    try:
-        obj = services.get_shipment(ctx, waybill)
-    except NotFound:
-        raise Http404 from None
+    ctx = context_of(request)
+    obj = services.get_shipment(ctx, waybill)
     pack_form = PackForm()
     if request.method == "POST":
         action = request.POST.get("action")
+        done = None  # the success message; the page then reloads (POST/redirect/GET)
         try:
             if action == "pick":
                 form = PickScanForm(request.POST)
                 if form.is_valid():
                     line = services.confirm_pick(ctx, obj.waybill_no, form.cleaned_data["barcode"])
-                    messages.success(
-                        request,
-                        _("Picked %(sku)s (%(n)d of %(qty)d).")
-                        % {"sku": line.sku_code, "n": line.picked_qty, "qty": line.qty},
-                    )
-                    return redirect("hub:shipment", obj.waybill_no)
+                    done = _("Picked %(sku)s (%(n)d of %(qty)d).") % {
+                        "sku": line.sku_code,
+                        "n": line.picked_qty,
+                        "qty": line.qty,
+                    }
             elif action == "pack":
                 pack_form = PackForm(request.POST)
                 if pack_form.is_valid():
@@ -224,18 +205,15 @@ def shipment(request, waybill):
                         height_mm=data["height_mm"],
                         items=items,
                     )
-                    messages.success(
-                        request,
-                        _("Packed: %(g)d g chargeable.") % {"g": parcel.chargeable_g},
-                    )
-                    return redirect("hub:shipment", obj.waybill_no)
+                    done = _("Packed: %(g)d g chargeable.") % {"g": parcel.chargeable_g}
             elif action == "return":
                 services.return_to_sender(ctx, obj.waybill_no, request.POST.get("reason", ""))
-                messages.success(request, _("Parcel received back; stock returned to the shelf."))
-                return redirect("hub:shipment", obj.waybill_no)
+                done = _("Parcel received back; stock returned to the shelf.")
         except DomainError as exc:
-            _errors(request, exc)
-        obj = services.get_shipment(ctx, waybill)
+            _errors(request, exc)  # the service rolled back: ``obj`` is still current
+        if done:
+            messages.success(request, done)
+            return redirect("hub:shipment", obj.waybill_no)
     now = clock.now()
     return render(
         request,
@@ -259,11 +237,11 @@ def shipment(request, waybill):
 
 @portal_required(Portal.HUB)
 def label(request, waybill):
-    ctx = _hub_ctx(request)
+    ctx = context_of(request)
     try:
         pdf = services.print_label(ctx, waybill)
     except NotFound:
-        raise Http404 from None
+        raise  # a 404 page (core middleware), not a message on the shipment page
     except DomainError as exc:
         _errors(request, exc)
         return redirect("hub:shipment", waybill)
@@ -272,11 +250,8 @@ def label(request, waybill):
 
 @portal_required(Portal.HUB)
 def invoice(request, waybill):
-    ctx = _hub_ctx(request)
-    try:
-        pdf = services.commercial_invoice(ctx, waybill)
-    except NotFound:
-        raise Http404 from None
+    ctx = context_of(request)
+    pdf = services.commercial_invoice(ctx, waybill)
     return _pdf(pdf, f"invoice-{waybill}.pdf")
 
 
@@ -298,7 +273,7 @@ class ManifestForm(forms.Form):
 
 @portal_required(Portal.HUB)
 def manifests(request):
-    ctx = _hub_ctx(request)
+    ctx = context_of(request)
     form = ManifestForm(initial={"departure_date": clock.today_in(settings.EHUB_HUB_TIMEZONE)})
     if request.method == "POST":
         form = ManifestForm(request.POST)
@@ -315,7 +290,7 @@ def manifests(request):
                 )
                 return redirect("hub:manifest", manifest.public_id)
     page = Paginator(services.manifests_of(ctx), PER_PAGE).get_page(request.GET.get("page"))
-    waiting = services.dashboard(ctx)["waiting"]
+    waiting = services.waiting_for_manifest(ctx)
     return render(
         request,
         "fulfillment/manifests.html",
@@ -325,11 +300,8 @@ def manifests(request):
 
 @portal_required(Portal.HUB)
 def manifest(request, public_id):
-    ctx = _hub_ctx(request)
-    try:
-        obj = services.get_manifest(ctx, public_id)
-    except NotFound:
-        raise Http404 from None
+    ctx = context_of(request)
+    obj = services.get_manifest(ctx, public_id)
     if request.method == "POST":
         scanned = request.POST.get("scanned", "").splitlines()
         try:
@@ -357,7 +329,7 @@ def manifest(request, public_id):
 
 @portal_required(Portal.HUB)
 def sla(request):
-    ctx = _hub_ctx(request)
+    ctx = context_of(request)
     report = services.sla_report(ctx)
     return render(request, "fulfillment/sla.html", {"portal": Portal.HUB, **report})
 
@@ -431,11 +403,7 @@ def merchant_asns(request):
 
 @portal_required(Portal.MERCHANT)
 def merchant_asn(request, public_id):
-    ctx = context_of(request)
-    try:
-        asn = services.get_asn(ctx, public_id)
-    except NotFound:
-        raise Http404 from None
+    asn = services.get_asn(context_of(request), public_id)
     return render(
         request,
         "fulfillment/merchant_asn.html",
@@ -451,11 +419,7 @@ def merchant_asn(request, public_id):
 
 @portal_required(Portal.MERCHANT)
 def merchant_cartons(request, public_id):
-    ctx = context_of(request)
-    try:
-        pdf = services.carton_labels_pdf(ctx, public_id)
-    except NotFound:
-        raise Http404 from None
+    pdf = services.carton_labels_pdf(context_of(request), public_id)
     return _pdf(pdf, f"cartons-{public_id}.pdf")
 
 

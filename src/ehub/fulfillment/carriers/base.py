@@ -214,6 +214,19 @@ class TrackingEvent:
         }
 
 
+def next_cut_off(cut_offs: tuple[time, ...], after: datetime) -> datetime:
+    """The first of the daily ``cut_offs`` (KL time) strictly after ``after`` (aware), as an
+    aware KL datetime: what the carrier's client promises and what its server plans with."""
+    local = after.astimezone(KUALA_LUMPUR)
+    for days in range(0, 8):
+        day = local.date() + timedelta(days=days)
+        for cut in cut_offs:
+            moment = datetime.combine(day, cut, tzinfo=KUALA_LUMPUR)
+            if moment > local:
+                return moment
+    raise CarrierError(_("The carrier has no cut-off time."))  # pragma: no cover
+
+
 # -- the interface ---------------------------------------------------------------------------
 
 
@@ -230,14 +243,7 @@ class Carrier(abc.ABC):
 
     def next_cut_off(self, after: datetime) -> datetime:
         """The first cut-off strictly after ``after`` (aware), as an aware KL datetime."""
-        local = after.astimezone(KUALA_LUMPUR)
-        for days in range(0, 8):
-            day = local.date() + timedelta(days=days)
-            for cut in self.cut_offs:
-                moment = datetime.combine(day, cut, tzinfo=KUALA_LUMPUR)
-                if moment > local:
-                    return moment
-        raise CarrierError(_("The carrier has no cut-off time."))  # pragma: no cover
+        return next_cut_off(self.cut_offs, after)
 
     @abc.abstractmethod
     def rate(self, request: RateRequest) -> RateQuote | None: ...

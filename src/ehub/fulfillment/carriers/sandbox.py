@@ -39,7 +39,6 @@ from django.utils.translation import gettext_lazy as _
 from ehub.core import clock
 from ehub.fulfillment.carriers import wire
 from ehub.fulfillment.carriers.base import (
-    KUALA_LUMPUR,
     Booking,
     BookingRequest,
     Carrier,
@@ -50,6 +49,7 @@ from ehub.fulfillment.carriers.base import (
     RateQuote,
     RateRequest,
     TrackingEvent,
+    next_cut_off,
 )
 from ehub.fulfillment.carriers.rates import RateTable, chargeable_weight_g, load_table
 from ehub.fulfillment.carriers.rates import volumetric_weight_g as _volumetric
@@ -287,16 +287,6 @@ class SandboxAPI:
             }
         }
 
-    def next_cut_off(self, after: datetime) -> datetime:
-        local = after.astimezone(KUALA_LUMPUR)
-        for days in range(8):
-            day = local.date() + timedelta(days=days)
-            for cut in self.cut_offs:
-                moment = datetime.combine(day, cut, tzinfo=KUALA_LUMPUR)
-                if moment > local:
-                    return moment
-        raise AssertionError("no cut-off")  # pragma: no cover
-
     def timeline(self, waybill_no: str, ship_time: datetime, routing: str) -> list[dict]:
         """Every event of the parcel's life, past and future, as wire dicts (deterministic)."""
         # Not for secrets: a seeded generator makes the sandbox's answers reproducible.
@@ -308,7 +298,7 @@ class SandboxAPI:
             gateway, zone, province = parts[0], int(parts[1]), f"CN-{parts[2]}"
         minutes = timedelta(minutes=1)
         # The hub hands the parcel over before the first cut-off at least an hour away.
-        cut_off = self.next_cut_off(ship_time + timedelta(hours=1))
+        cut_off = next_cut_off(self.cut_offs, ship_time + timedelta(hours=1))
         steps: list[tuple[str, datetime, str, str, bool]] = []
         at = cut_off - rng.randint(5, 45) * minutes
         steps.append(("picked_up", at, "KUL", "", False))
