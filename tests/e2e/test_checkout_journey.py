@@ -177,7 +177,9 @@ def test_buyer_pays_and_the_order_is_declared(page, demo, browser, live_server):
     content = mpage.content()
     assert BUYER_ID not in content
     assert "li.wei@buyer.demo" not in content  # nor the buyer's e-mail on the timeline
-    assert BUYER_ID[-4:] in content or "*" in content
+    # …shown masked: the first and last two digits only.
+    masked = mpage.locator(".id-masked").inner_text().strip()
+    assert masked == BUYER_ID[:2] + "•" * (len(BUYER_ID) - 4) + BUYER_ID[-2:]
     merchant.close()
 
     # 7. The books balance.
