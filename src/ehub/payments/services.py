@@ -900,32 +900,3 @@ def refund_tax(
                 "amount", _("There is no tax left to refund for this order."), "nothing_left"
             )
         return _apply_refund(ctx, part, RefundKind.TAX, left, request_id, "tax refund")
-
-
-def part_state(reference: str) -> dict:
-    """Captured / settled / refunded amounts of an order's payment, for order pages."""
-    part = (
-        PartRow.objects.filter(reference=reference)
-        .select_related("intent", "settlement")
-        .order_by("-pk")
-        .first()
-    )
-    if part is None:
-        return {"reference": reference, "status": "none", "currency": CNY}
-    settlement = getattr(part, "settlement", None)
-    paid = part.status in (PartStatus.ESCROW, PartStatus.SETTLED, PartStatus.REFUNDED)
-    return {
-        "reference": reference,
-        "intent": part.intent.public_id,
-        "status": part.status,
-        "currency": CNY,
-        "total_minor": part.total,
-        "captured_minor": part.total if paid else 0,
-        "settled_minor": settlement.posted if settlement else 0,
-        "refunded_minor": part.refunded_total,
-        "tax_refunded_minor": part.refunded_tax_before + part.refunded_tax_after,
-        "refundable_minor": refundable_of(part).amount,
-        "net_minor": settlement.net if settlement else 0,
-        "net_currency": MYR,
-        "settled_at": settlement.settled_at.isoformat() if settlement else None,
-    }
