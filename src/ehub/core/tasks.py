@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task, task_backends
 
 from ehub.core import clock
+from ehub.core.db import insert_rows
 from ehub.core.events import Event
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def enqueue_many_in_transaction(deliveries: Sequence[tuple[Event, str]]) -> None
                 "",
             )
         )
-    _insert_rows(connection, DBTaskResult, _TASK_ROW_FIELDS, rows)
+    insert_rows(DBTaskResult, _TASK_ROW_FIELDS, rows)
 
 
 _TASK_ROW_FIELDS = (
@@ -132,23 +133,6 @@ _TASK_ROW_FIELDS = (
     "exception_class_path",
     "traceback",
 )
-
-
-def _insert_rows(connection, model, names: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Insert ``rows`` (values in ``names`` order, already in database form) into ``model``."""
-    qn = connection.ops.quote_name
-    table = qn(model._meta.db_table)
-    columns = ", ".join(qn(model._meta.get_field(name).column) for name in names)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = getattr(cursor, "cursor", cursor)
-            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(names))
-            # Only quoted table and column names are interpolated; values are parameters.
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def schedule_once(periodic_task, delay: dt.timedelta) -> bool:

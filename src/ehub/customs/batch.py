@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from ehub.catalog.tariff import line_rates
 from ehub.core import audit, clock, events
 from ehub.core.context import Context
+from ehub.core.db import insert_rows
 from ehub.core.errors import PermissionDenied
 from ehub.core.fields import encrypt
 from ehub.core.money import Money
@@ -221,34 +222,13 @@ def _receipts(decl: Declaration, answers, now) -> tuple[list[tuple], str]:
 
 # -- writing in bulk ---------------------------------------------------------------------------
 # The ORM's bulk_create builds and compiles every row's SQL in Python and was most of a batch's
-# time. Rows are written here as plain tuples: PostgreSQL through COPY (psycopg 3), SQLite
-# through one executemany per table. Values are prepared once per batch where they repeat
+# time. Rows are written here as plain tuples with ``ehub.core.db.insert_rows`` (COPY on
+# PostgreSQL, one executemany on SQLite). Values are prepared once per batch where they repeat
 # (the batch's single timestamp) and per field kind otherwise (JSON text, ciphertext).
 
 
 def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-def _columns(model, names: Sequence[str]) -> str:
-    return ", ".join(_qn(model._meta.get_field(n).column) for n in names)
-
-
-def _insert(model, names: Sequence[str], rows: Sequence[tuple]) -> None:
-    """Insert ``rows`` (values in ``names`` order, already in database form) into ``model``."""
-    if not rows:
-        return
-    table, columns = _qn(model._meta.db_table), _columns(model, names)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = getattr(cursor, "cursor", cursor)
-            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(names))
-            # Only quoted table and column names are interpolated; values are parameters.
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
 
 
 def _ids_by(model, key: str, values: Sequence[str]) -> dict[str, int]:
@@ -323,7 +303,7 @@ def _write_declarations(decls: Sequence[Declaration], stamp) -> None:
                 value = stamp(value)
             row.append(value)
         rows.append(tuple(row))
-    _insert(Declaration, _DECLARATION_FIELDS, rows)
+    insert_rows(Declaration, _DECLARATION_FIELDS, rows)
     ids = _ids_by(Declaration, "cop_no", [decl.cop_no for decl in decls])
     for decl in decls:
         decl.pk = ids[decl.cop_no]
@@ -535,12 +515,12 @@ def clear_batch(
                         at,
                     )
                 )
-        _insert(
+        insert_rows(
             CustomsDocument,
             ("declaration", "kind", "guid", "xml", "fields", "filed_at"),
             documents,
         )
-        _insert(
+        insert_rows(
             Receipt,
             (
                 "declaration",
@@ -565,7 +545,7 @@ def clear_batch(
                 declaration_id__in=[decl.pk for decl in decls.values()]
             ).select_related("declaration")
             webhooks.enqueue_receipt_deliveries(list(stored))
-        _insert(
+        insert_rows(
             QuotaReservation,
             ("key", "quota", "amount", "status", "created_at", "confirmed_at"),
             [

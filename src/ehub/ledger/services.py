@@ -10,8 +10,9 @@ How a batch is written (``create_transfers``), in one transaction (a savepoint w
    UPDATE``), so two batches touching the same accounts queue instead of deadlocking;
 3. one query reads, under those locks, whether the pending transfers are already resolved;
 4. the whole batch is applied in memory by ``domain.apply_batch``;
-5. the new transfers are written with one ``COPY`` (PostgreSQL) or ``executemany`` (SQLite),
-   the resolutions likewise, and the balances with one ``UPDATE … FROM unnest(…)``.
+5. the new transfers are written with ``core.db.insert_rows`` (one ``COPY`` on PostgreSQL, one
+   ``executemany`` on SQLite), the resolutions likewise, and the balances with one
+   ``UPDATE … FROM unnest(…)``.
 
 Raw SQL here interpolates only table and column names taken from the models (hence the S608
 waivers); every value goes as a parameter.
@@ -35,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ehub.accounts.services import require_platform_staff
 from ehub.core import clock
+from ehub.core.db import insert_rows
 from ehub.core.errors import Conflict, NotFound, ValidationFailed
 from ehub.core.fx import apply_rate
 from ehub.core.money import Money, Rounding
@@ -467,30 +469,10 @@ def _write(cursor, outcome: domain.Outcome, pk_of: dict[str, int], now: dt.datet
     resolutions = [
         (r.pending_id, str(r.status), r.by or None, r.amount, now) for r in outcome.resolutions
     ]
-    _insert(cursor, _T, _TRANSFER_COLUMNS, transfers)
-    _insert(cursor, _R, _RESOLUTION_COLUMNS, resolutions)
+    # COPY / executemany; a duplicate id raises Django's IntegrityError (→ retry) on both
+    insert_rows(_T, _TRANSFER_COLUMNS, transfers)
+    insert_rows(_R, _RESOLUTION_COLUMNS, resolutions)
     _update_balances(cursor, outcome.touched.values())
-
-
-def _insert(cursor, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        # the raw psycopg cursor: wrap its errors as Django's (IntegrityError → retry)
-        with (
-            connection.wrap_database_errors,
-            cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-    if connection.vendor == "sqlite":
-        # Django's SQLite backend stores datetimes as naive UTC text; match it.
-        conv = connection.ops.adapt_datetimefield_value
-        rows = [tuple(conv(v) if isinstance(v, dt.datetime) else v for v in row) for row in rows]
-    cursor.executemany(sql, rows)
 
 
 def _update_balances(cursor, states: Iterable[AccountState]) -> None:
@@ -630,7 +612,7 @@ def expire_pending(now: dt.datetime | None = None, *, batch_size: int = 1000) ->
                     pending = PendingState(_stored(row, code_of))
                     if domain.expire(pending, accounts, now):
                         expired.append((row[0], str(PendingStatus.EXPIRED), None, 0, now))
-                _insert(cursor, _R, _RESOLUTION_COLUMNS, expired)
+                insert_rows(_R, _RESOLUTION_COLUMNS, expired)
                 _update_balances(cursor, states)
             total += len(expired)
         if len(due) < batch_size:
