@@ -40,6 +40,7 @@ from ehub.fulfillment.carriers import (
     volumetric_weight_g,
     wire,
 )
+from ehub.fulfillment.carriers.base import next_cut_off
 from ehub.fulfillment.carriers.registry import CARRIERS
 from ehub.fulfillment.carriers.sandbox import SandboxCarrier
 from ehub.fulfillment.carriers.waybill import make_waybill_no
@@ -345,3 +346,15 @@ def test_next_cut_off_in_kuala_lumpur_time():
     assert express.next_cut_off(BOOKED) == datetime(2025, 3, 3, 6, 0, tzinfo=UTC)
     late = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
     assert express.next_cut_off(late) == datetime(2025, 3, 4, 6, 0, tzinfo=UTC)
+
+
+def test_next_cut_off_is_strictly_after_in_local_time_and_refuses_naive():
+    cut_offs = (time(11, 0), time(17, 0))
+    at = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in KL
+    assert next_cut_off(cut_offs, at) == datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
+    at_cut = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)  # exactly 11:00: missed
+    assert next_cut_off(cut_offs, at_cut) == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    late = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # 20:00 KL: tomorrow 11:00
+    assert next_cut_off(cut_offs, late) == datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        next_cut_off(cut_offs, datetime(2026, 3, 1))

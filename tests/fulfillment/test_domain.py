@@ -1,4 +1,4 @@
-"""Pure rules of the hub: weights, cut-offs, SLA clocks, state machines, scans, MAWB numbers."""
+"""Pure rules of the hub: weights, SLA clocks, state machines, scans, MAWB numbers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from hypothesis import strategies as st
 
 from ehub.fulfillment import domain
 from ehub.fulfillment.domain import ScanError, ShipmentStatus
-
-KL = "Asia/Kuala_Lumpur"
 
 
 def test_volumetric_weight_is_lwh_over_5000_rounded_up():
@@ -33,18 +31,6 @@ def test_check_measure_names_bad_fields():
         ("weight_g", "must_be_positive"),
         ("width_mm", "too_large"),
     ]
-
-
-def test_next_cutoff_is_strictly_after_in_local_time():
-    cutoffs = ["11:00", "17:00"]
-    at = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in KL
-    assert domain.next_cutoff(at, cutoffs, KL) == dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)
-    at_cut = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)  # exactly 11:00: missed
-    assert domain.next_cutoff(at_cut, cutoffs, KL) == dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
-    late = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)  # 20:00 KL: tomorrow 11:00
-    assert domain.next_cutoff(late, cutoffs, KL) == dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
-    with pytest.raises(ValueError):
-        domain.next_cutoff(dt.datetime(2026, 3, 1), cutoffs, KL)
 
 
 def test_sla_clocks():

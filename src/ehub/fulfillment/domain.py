@@ -6,7 +6,8 @@ No ORM and no I/O here, so every rule is tested without a database (and with hyp
   weight L×W×H (cm) / 5000 in kg, which is the same number as L×W×H (mm) / 5000 in grams.
   Rounded *up* to the gram, as carriers do.
 * **Waves** group released shipments by carrier and by the next carrier cut-off (local hub
-  time): whatever is released before 11:00 leaves on the 11:00 truck, and so on.
+  time): whatever is released before 11:00 leaves on the 11:00 truck, and so on (the rule
+  is the carriers' own: ``carriers.base.next_cut_off``).
 * **SLA clocks** (DOMAIN.md §1): 3 h of hub handling from customs clearance to carrier
   handover, 72 h from the order to the consignee's door.
 * **State machines**: the ASN and the shipment move only forward along the edges below.
@@ -18,9 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 VOLUMETRIC_DIVISOR_MM3_PER_G = 5_000  # L×W×H (cm) / 5000 = kg  <=>  L×W×H (mm) / 5000 = g
 HANDLING_SLA = dt.timedelta(hours=3)
@@ -82,33 +82,6 @@ def check_measure(measure: Measure) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # Waves by carrier cut-off
 # ---------------------------------------------------------------------------------------------
-
-
-def parse_cutoffs(values: Iterable[str | dt.time]) -> tuple[dt.time, ...]:
-    """Cut-off times ("11:00") sorted; refuses an empty list."""
-    times = sorted(v if isinstance(v, dt.time) else dt.time.fromisoformat(v) for v in values)
-    if not times:
-        raise ValueError("a carrier needs at least one daily cut-off")
-    return tuple(times)
-
-
-def next_cutoff(moment: dt.datetime, cutoffs: Sequence[dt.time], tz: str) -> dt.datetime:
-    """The first cut-off strictly after ``moment`` (hub local time), as an aware UTC datetime.
-
-    A shipment released exactly at a cut-off misses it: the truck is being loaded.
-    """
-    if moment.utcoffset() is None:
-        raise ValueError("moment must be aware")
-    zone = ZoneInfo(tz)
-    local = moment.astimezone(zone)
-    times = parse_cutoffs(cutoffs)
-    for day_offset in (0, 1):
-        day = local.date() + dt.timedelta(days=day_offset)
-        for t in times:
-            candidate = dt.datetime.combine(day, t, tzinfo=zone)
-            if candidate > local:
-                return candidate.astimezone(dt.UTC)
-    raise AssertionError("unreachable: every day has a cut-off")  # pragma: no cover
 
 
 def wave_key(carrier_code: str, cutoff: dt.datetime) -> str:

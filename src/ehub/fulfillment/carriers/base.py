@@ -216,7 +216,13 @@ class TrackingEvent:
 
 def next_cut_off(cut_offs: tuple[time, ...], after: datetime) -> datetime:
     """The first of the daily ``cut_offs`` (KL time) strictly after ``after`` (aware), as an
-    aware KL datetime: what the carrier's client promises and what its server plans with."""
+    aware KL datetime: what the carrier's client promises and what its server plans with.
+
+    A parcel released exactly at a cut-off misses it: the truck is being loaded. A naive
+    ``after`` is refused: ``astimezone`` would read it in the server's own zone.
+    """
+    if after.utcoffset() is None:
+        raise ValueError("after must be an aware datetime")
     local = after.astimezone(KUALA_LUMPUR)
     for days in range(0, 8):
         day = local.date() + timedelta(days=days)
