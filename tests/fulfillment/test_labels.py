@@ -10,6 +10,7 @@ import pytest
 import segno
 from reportlab.graphics.barcode.code128 import _patterns
 
+from ehub.core import pdf as core_pdf
 from ehub.core.money import Money
 from ehub.fulfillment.labels import (
     Carton,
@@ -20,7 +21,6 @@ from ehub.fulfillment.labels import (
     Party,
     carton_labels,
     commercial_invoice,
-    fonts,
     shipping_label,
     shipping_labels,
 )
@@ -216,20 +216,20 @@ def test_long_address_stays_inside_its_box():
 
 
 def test_cid_font_fallback_when_no_truetype_font(monkeypatch):
-    monkeypatch.setattr(fonts, "CANDIDATES", ("/nonexistent/font.ttc",))
+    monkeypatch.setattr(core_pdf, "CANDIDATES", ("/nonexistent/font.ttc",))
     monkeypatch.delenv("EHUB_CJK_FONT", raising=False)
-    fonts.cjk_font.cache_clear()
+    core_pdf.cjk_font.cache_clear()
     try:
-        assert fonts.cjk_font() == "STSong-Light"
-        assert fonts.CJK_FONT_SOURCE == "cid:STSong-Light"
+        assert core_pdf.cjk_font() == "STSong-Light"
+        assert core_pdf.cjk_font_source() == "cid:STSong-Light"
         pdf = shipping_label(LABEL)
         assert b"STSong-Light" in pdf
         assert "EX000471101MY" in page_text(pdf)
     finally:
-        fonts.cjk_font.cache_clear()
+        core_pdf.cjk_font.cache_clear()
     monkeypatch.undo()
-    assert fonts.cjk_font() == fonts.TTF_NAME
-    assert fonts.CJK_FONT_SOURCE.endswith(".ttc")
+    assert core_pdf.cjk_font() == core_pdf.TTF_NAME
+    assert core_pdf.cjk_font_source().endswith(".ttc")
 
 
 # -- commercial invoice -------------------------------------------------------------------------

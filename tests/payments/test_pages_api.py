@@ -126,6 +126,23 @@ def test_statement_pdf(client, settled, merchant_owner):
     assert "142.02" in text and "Closing balance" in text
 
 
+def test_statement_pdf_draws_a_chinese_merchant_name(client, settled, merchants, merchant_owner):
+    import pypdfium2 as pdfium
+
+    from ehub.core import clock, pdf
+    from ehub.payments.statements import KL
+
+    merchants[0].legal_name = "榴莲王国际贸易有限公司"
+    merchants[0].save(update_fields=["legal_name"])
+    client.force_login(merchant_owner)
+    month = clock.now().astimezone(KL).strftime("%Y-%m")
+    body = client.get(f"/merchant/finance/statements/{month}.pdf").content
+    text = pdfium.PdfDocument(body)[0].get_textpage().get_text_range()
+    assert "榴莲王国际贸易有限公司" in text and "142.02" in text
+    # the CJK font core.pdf chose: WenQuanYi embedded, STSong-Light only without a font file
+    assert (b"STSong-Light" in body) == pdf.cjk_font_source().startswith("cid:")
+
+
 def test_ops_pages_and_csv(client, settled, merchants, staff_user, django_assert_max_num_queries):
     _bank(merchants[0])
     client.force_login(staff_user)

@@ -1,8 +1,8 @@
 """The merchant's monthly statement as a PDF (reportlab): settlements, refunds and payouts of
 the month from the ledger, with the opening and closing balance.
 
-Text in the statement is Latin except names; a name with CJK characters is drawn with
-reportlab's built-in STSong-Light CID font, so no font file is needed.
+Text in the statement is Latin except names; a name with CJK characters is drawn with the CJK
+font of ``ehub.core.pdf`` (embedded WenQuanYi Micro Hei, or the STSong-Light CID font without it).
 """
 
 from __future__ import annotations
@@ -16,27 +16,14 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from ehub.core.money import Money
+from ehub.core.pdf import LATIN, LATIN_BOLD, cjk_font, needs_cjk
 
 from . import domain
 
 KL = ZoneInfo("Asia/Kuala_Lumpur")
-CJK_FONT = "STSong-Light"
-_registered = False
-
-
-def _font_for(text: str) -> str:
-    global _registered
-    if any(ord(ch) > 0x2E7F for ch in text):
-        if not _registered:
-            pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-            _registered = True
-        return CJK_FONT
-    return "Helvetica"
 
 
 def month_bounds(year: int, month: int) -> tuple[dt.datetime, dt.datetime]:
@@ -83,9 +70,7 @@ def render_statement(org, year: int, month: int) -> bytes:
     y = height - 20 * mm
 
     def text(x, y, value, size=10, bold=False, right=False):
-        font = _font_for(value)
-        if font == "Helvetica" and bold:
-            font = "Helvetica-Bold"
+        font = cjk_font() if needs_cjk(value) else LATIN_BOLD if bold else LATIN
         pdf.setFont(font, size)
         (pdf.drawRightString if right else pdf.drawString)(x, y, value)
 

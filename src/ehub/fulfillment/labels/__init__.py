@@ -10,7 +10,7 @@ WenQuanYi Micro Hei (Debian package ``fonts-wqy-microhei``, ``/usr/share/fonts/t
 wqy-microhei.ttc``) so every viewer and thermal printer driver shows the same glyphs. When that
 file is missing we fall back to ReportLab's built-in CID font ``STSong-Light``, which is not
 embedded: Adobe Reader and pdfium substitute a system font, but a viewer without CJK fonts may
-show blanks. ``fonts.CJK_FONT_SOURCE`` says which was used.
+show blanks. ``ehub.core.pdf.cjk_font_source()`` says which was used.
 
 Public API (stable; import from ``ehub.fulfillment.labels``)::
 

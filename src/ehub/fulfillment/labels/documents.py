@@ -1,8 +1,8 @@
 """Shipping labels, commercial invoices and carton labels, drawn with ReportLab's canvas.
 
 Why the canvas and not platypus: a label is a fixed layout, and the hub prints thousands an
-hour (target ≥ 200 PDFs/s per core). Fonts are registered once per process (``fonts``), the
-Code128 bars and the QR modules are drawn as plain filled rectangles in one path each, and
+hour (target ≥ 200 PDFs/s per core). Fonts are registered once per process (``ehub.core.pdf``),
+the Code128 bars and the QR modules are drawn as plain filled rectangles in one path each, and
 page compression is off: labels are small and go straight to a printer, so zlib would cost
 more time than the bytes it saves.
 """
@@ -22,8 +22,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from ehub.core.money import Money
+from ehub.core.pdf import LATIN, LATIN_BOLD, cjk_font
 from ehub.fulfillment.labels import fonts
-from ehub.fulfillment.labels.fonts import LATIN, LATIN_BOLD, wrap
+from ehub.fulfillment.labels.fonts import wrap
 
 LABEL_SIZE = (100 * mm, 150 * mm)
 # A fixed QR mask: choosing the "best" of the eight (ISO 18004 penalty scores) was 80 % of a
@@ -201,7 +202,7 @@ def _fit(text: str, font: str, size: float, max_width: float, min_size: float = 
 
 
 def _draw_label(c: Canvas, d: LabelData) -> None:
-    cjk = fonts.cjk_font()
+    cjk = cjk_font()
     W, H = LABEL_SIZE
     m = 3 * mm
     c.setLineWidth(0.8)
@@ -324,7 +325,7 @@ def _amount(m: Money) -> str:
 
 
 def _party_block(c: Canvas, title: str, p: Party, x: float, y: float, w: float) -> None:
-    cjk = fonts.cjk_font()
+    cjk = cjk_font()
     _text(c, x, y, title, cjk, 8)
     y -= 5 * mm
     for line in wrap(p.name, cjk, 10, w, max_lines=2):
@@ -346,7 +347,7 @@ def commercial_invoice(d: InvoiceData) -> bytes:
     if not d.lines:
         raise ValueError("an invoice needs at least one line")
     currency = d.lines[0].unit_value.currency
-    cjk = fonts.cjk_font()
+    cjk = cjk_font()
     H = A4[1]
     left = 15 * mm
     buffer = io.BytesIO()
@@ -463,7 +464,7 @@ def carton_labels(d: CartonLabelData) -> bytes:
     """One 100 × 150 mm page per carton of an ASN, with the carton's Code128."""
     if not d.cartons:
         raise ValueError("an ASN needs at least one carton to label")
-    cjk = fonts.cjk_font()
+    cjk = cjk_font()
     W, H = LABEL_SIZE
     m = 4 * mm
     buffer = io.BytesIO()

@@ -1,62 +1,13 @@
-"""Fonts for the hub's PDFs, registered once per process.
+"""Text measuring and wrapping for the hub's PDFs.
 
-Latin text uses the PDF standard fonts (Helvetica): nothing to embed, so labels stay small.
-Chinese text uses the first CJK TrueType font found in ``CANDIDATES`` - WenQuanYi Micro Hei
-from Debian's ``fonts-wqy-microhei`` (a .ttc: face 0 is the proportional Micro Hei) - embedded
-as a subset of the glyphs used. Without one, ReportLab's built-in CID font ``STSong-Light``
-(Adobe-GB1) is used: it is never embedded, so the viewer substitutes its own Chinese font. PDF
-viewers and pdfium do, but a bare printer driver may not; install the font package in
-production (the Dockerfile and CI do). ``EHUB_CJK_FONT`` may point at another TrueType file.
+The fonts themselves (Helvetica for Latin, the embedded CJK TrueType font or the
+``STSong-Light`` fallback for Chinese) come from ``ehub.core.pdf``, registered once per
+process for every context.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-from functools import cache
-from pathlib import Path
-
 from reportlab.pdfbase import pdfmetrics
-
-LATIN = "Helvetica"
-LATIN_BOLD = "Helvetica-Bold"
-CID_FALLBACK = "STSong-Light"
-TTF_NAME = "eHubCJK"
-CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
-
-log = logging.getLogger(__name__)
-_lock = threading.Lock()
-CJK_FONT_SOURCE = ""  # set by cjk_font(): the file embedded, or "cid:STSong-Light"
-
-
-@cache
-def cjk_font() -> str:
-    """The registered font name for Chinese text (TrueType if found, else the CID font)."""
-    global CJK_FONT_SOURCE
-    with _lock:
-        env = os.environ.get("EHUB_CJK_FONT", "")
-        for path in (env, *CANDIDATES) if env else CANDIDATES:
-            if path and Path(path).is_file():
-                from reportlab.pdfbase.ttfonts import TTFont
-
-                try:
-                    pdfmetrics.registerFont(TTFont(TTF_NAME, path, subfontIndex=0))
-                except Exception:  # a broken or CFF-flavoured file: say so, try the next
-                    log.warning("CJK font %s could not be registered", path, exc_info=True)
-                    continue
-                CJK_FONT_SOURCE = path
-                return TTF_NAME
-        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-
-        pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK))
-        CJK_FONT_SOURCE = f"cid:{CID_FALLBACK}"
-        return CID_FALLBACK
 
 
 def width(text: str, font: str, size: float) -> float:
