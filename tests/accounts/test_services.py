@@ -8,6 +8,7 @@ from django.db import connection
 from ehub.accounts import services
 from ehub.accounts.domain import OrgKind, OrgStatus, Role
 from ehub.accounts.models import ApiToken, BuyerProfile, Membership, Organization, User
+from ehub.core.context import Context
 from ehub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from ehub.core.models import AuditEntry
 
@@ -105,6 +106,36 @@ def test_only_platform_staff_approve_merchants():
     assert AuditEntry.objects.filter(action="org.approved").count() == 1
     with pytest.raises(NotFound):
         services.approve_org(ctx, 999_999)
+
+
+def test_is_platform_staff_people_and_machines():
+    platform, merchant = make_org(OrgKind.PLATFORM, "eHub"), make_org(name="Merchant")
+
+    def both(ctx):
+        return services.is_platform_staff(ctx), services.is_platform_staff(ctx, allow_system=True)
+
+    for role in (Role.OWNER, Role.ADMIN, Role.STAFF):
+        member = make_user(f"{role}@ehub.example", platform, role)
+        assert both(services.build_context(member)) == (True, True)
+    officer = make_user("officer@ehub.example", platform, Role.OFFICER)
+    assert both(services.build_context(officer)) == (False, False)
+    django_staff = make_user("root@ehub.example", merchant, is_staff=True)
+    assert both(services.build_context(django_staff)) == (True, True)
+    merchant_owner = make_user("owner@merchant.example", merchant)
+    assert both(services.build_context(merchant_owner)) == (False, False)
+    assert both(services.build_context(None)) == (False, False)
+    # No person: the system role, or a command acting for the platform org with a staff role.
+    assert both(Context.system()) == (False, True)
+    assert both(Context(org=platform, roles=frozenset({Role.OWNER}), via="cli")) == (False, True)
+    assert both(Context(org=merchant, roles=frozenset({Role.OWNER}), via="cli")) == (False, False)
+    # A system context carrying a signed-in person is judged by that person without allow_system.
+    assert both(Context(user=merchant_owner, roles=frozenset({"system"}))) == (False, True)
+
+    with pytest.raises(PermissionDenied, match="Sign in"):
+        services.require_platform_staff(Context(org=platform, roles=frozenset({Role.OWNER})))
+    with pytest.raises(PermissionDenied, match="Only platform staff"):
+        services.require_platform_staff(services.build_context(officer))
+    services.require_platform_staff(services.build_context(django_staff))
 
 
 def test_context_uses_chosen_org_only_if_member():

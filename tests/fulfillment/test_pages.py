@@ -124,6 +124,8 @@ def test_merchant_form_names_unknown_sku(merchant_client, hub):
     )
     assert response.status_code == 200
     assert "Unknown SKU code." in response.content.decode()
+    # next to the SKU textarea (service field lines[0].sku_code), not above the form
+    assert response.context["form"].errors == {"lines": ["Unknown SKU code."]}
 
 
 def test_public_tracking_shows_status_without_personal_data(client, stocked, sku, book, op_ctx):

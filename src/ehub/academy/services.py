@@ -33,7 +33,6 @@ from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import (
     Conflict,
-    DomainError,
     FieldError,
     NotFound,
     PermissionDenied,
@@ -80,14 +79,6 @@ class AttemptClosed(Conflict):
 def is_trainer(user) -> bool:
     """A user with the trainer role in any of their organizations (no query: cached)."""
     return any(m.role == Role.TRAINER for m in memberships_of(user))
-
-
-def is_platform_staff(ctx: Context) -> bool:
-    try:
-        require_platform_staff(ctx)
-    except DomainError:
-        return False
-    return True
 
 
 def require_learner(ctx: Context) -> None:

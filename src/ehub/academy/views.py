@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
+from ehub.accounts.services import is_platform_staff
 from ehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ehub.core.forms import add_service_errors
-from ehub.web.access import context_of, portal_required
 
 from . import services
 from .forms import (
@@ -76,7 +77,7 @@ def course(request, slug: str):
         {
             "outline": outline,
             "course": outline.course,
-            "may_feature": services.is_platform_staff(ctx),
+            "may_feature": is_platform_staff(ctx),
         },
     )
 

@@ -264,14 +264,27 @@ def sign_up_merchant(data: MerchantSignup) -> tuple[User, Organization]:
     return user, org
 
 
+def is_platform_staff(ctx: Context, *, allow_system: bool = False) -> bool:
+    """A Django staff user, or an owner/admin/staff member of the platform organization.
+
+    Without ``allow_system`` the caller must be a signed-in person. With it, callers that are
+    no person pass too: the ``system`` role, and a command or task acting for the platform
+    organization with one of those roles (payments lets the order lifecycle refund and settle).
+    """
+    if allow_system and ctx.has_role("system"):
+        return True
+    if ctx.is_authenticated and ctx.user.is_staff:
+        return True
+    if not (ctx.is_authenticated or allow_system):
+        return False
+    return ctx.org_kind == OrgKind.PLATFORM and ctx.has_role(Role.OWNER, Role.ADMIN, Role.STAFF)
+
+
 def require_platform_staff(ctx: Context) -> None:
     if not ctx.is_authenticated:
         raise PermissionDenied(_("Sign in first."))
-    if ctx.user.is_staff:
-        return
-    if ctx.org_kind == OrgKind.PLATFORM and ctx.has_role(Role.OWNER, Role.ADMIN, Role.STAFF):
-        return
-    raise PermissionDenied(_("Only platform staff may do this."))
+    if not is_platform_staff(ctx):
+        raise PermissionDenied(_("Only platform staff may do this."))
 
 
 def pending_merchants(ctx: Context) -> QuerySet:

@@ -18,12 +18,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
 from ehub.catalog.services.storefront import CURRENCY_SESSION_KEY, display_currency
 from ehub.core import clock
 from ehub.core.errors import Conflict, NotFound, ValidationFailed
 from ehub.core.forms import add_service_errors
-from ehub.web.access import context_of, portal_required
 
 from . import domain, services
 from .forms import CampaignForm, OfferForm, RejectForm, local_input

@@ -11,8 +11,10 @@ def add_service_errors(form: forms.Form, exc: DomainError) -> None:
     """Put each FieldError next to its field, the rest above the form.
 
     A form whose field names differ from the service's may map them with a ``FIELD_OF`` dict
-    (service field → form field). An error naming a field the form does not have is shown above
-    the form, prefixed with that name so the reader still knows what it is about.
+    (service field → form field). An indexed field such as ``lines[0].sku_code`` the form does
+    not have goes next to its base field (``lines``), e.g. a textarea of one item per line. An
+    error naming a field the form does not have is shown above the form, prefixed with that name
+    so the reader still knows what it is about.
     """
     errors = exc.errors
     if not errors:
@@ -21,6 +23,8 @@ def add_service_errors(form: forms.Form, exc: DomainError) -> None:
     mapping = getattr(form, "FIELD_OF", {})
     for error in errors:
         name = mapping.get(error.field, error.field)
+        if name not in form.fields:
+            name = name.partition("[")[0]  # lines[0].sku_code -> lines
         if name not in form.fields:
             name = None
         message = str(error.message)

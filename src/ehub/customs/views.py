@@ -14,6 +14,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
 from ehub.core import clock
 from ehub.core.errors import DomainError
@@ -21,7 +22,6 @@ from ehub.core.money import Money
 from ehub.customs import declarations, services
 from ehub.customs.domain.codes import RECEIPT_KINDS, RETURN_STATUSES, TAX_BILL_STATUSES
 from ehub.customs.models import Lane
-from ehub.web.access import context_of, portal_required
 
 HANDLING_TARGET = timedelta(hours=3)
 

@@ -20,12 +20,13 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
 from ehub.catalog.services import inventory
 from ehub.core import clock
 from ehub.core.errors import DomainError, NotFound
 from ehub.core.fields import mask
-from ehub.web.access import context_of, portal_required
+from ehub.core.forms import add_service_errors
 
 from . import gateway, services
 from .domain import door_clock, handling_clock
@@ -381,11 +382,7 @@ def merchant_asns(request):
             try:
                 asn = services.create_asn(ctx, **form.cleaned_data)
             except DomainError as exc:
-                for error in exc.errors:
-                    name = error.field.split("[")[0].split(".")[0]
-                    form.add_error(name if name in form.fields else None, str(error.message))
-                if not exc.errors:
-                    form.add_error(None, exc.detail)
+                add_service_errors(form, exc)
             else:
                 messages.success(
                     request, _("Notice %(id)s sent to the hub.") % {"id": asn.public_id}

@@ -19,10 +19,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
 from ehub.accounts.models import BuyerProfile
 from ehub.core.errors import DomainError, NotFound, PermissionDenied
-from ehub.web.access import context_of, portal_required
 
 from .domain import STATUS_LABELS, clean_consignee
 from .services import carts, checkout, lifecycle, reads

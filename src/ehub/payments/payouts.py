@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
+from ehub.accounts.services import is_platform_staff
 from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -28,7 +29,7 @@ from ehub.ledger.models import Transfer
 
 from . import domain
 from .models import BankAccount, PartStatus, PaymentPart, Payout, PayoutBatch
-from .services import _is_platform, _open_accounts
+from .services import _open_accounts
 
 MYR = domain.SETTLEMENT_CURRENCY
 TIMEZONE = "Asia/Kuala_Lumpur"
@@ -39,7 +40,7 @@ def payout_minimum() -> Money:
 
 
 def require_platform(ctx: Context) -> None:
-    if not _is_platform(ctx):
+    if not is_platform_staff(ctx, allow_system=True):
         raise PermissionDenied(_("Only platform staff may do this."))
 
 

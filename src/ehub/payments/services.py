@@ -33,6 +33,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from ehub.accounts.services import is_platform_staff
 from ehub.core import audit, clock, events, fx
 from ehub.core.context import Context
 from ehub.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
@@ -93,16 +94,8 @@ class PaymentPart:
 # ---------------------------------------------------------------------------------------------
 
 
-def _is_platform(ctx: Context) -> bool:
-    if ctx.has_role("system"):
-        return True
-    if ctx.is_authenticated and ctx.user.is_staff:
-        return True
-    return ctx.org_kind == "platform" and ctx.has_role("owner", "admin", "staff")
-
-
 def _may_see(ctx: Context, intent: PaymentIntent, merchant_ids: set[int]) -> bool:
-    if _is_platform(ctx):
+    if is_platform_staff(ctx, allow_system=True):
         return True
     if ctx.is_authenticated and ctx.user.pk == intent.buyer_id:
         return True
@@ -111,7 +104,7 @@ def _may_see(ctx: Context, intent: PaymentIntent, merchant_ids: set[int]) -> boo
 
 def parts_visible_to(ctx: Context):
     """Order parts the caller may see and refund: all for platform staff, else its merchant's."""
-    if _is_platform(ctx):
+    if is_platform_staff(ctx, allow_system=True):
         return PartRow.objects.all()
     if ctx.org is None:
         return PartRow.objects.none()
@@ -128,7 +121,9 @@ def refunds_visible_to(ctx: Context, reference: str = ""):
 
 def _require_refunder(ctx: Context, part: PartRow) -> None:
     """Refunds are ordered by orders (system), platform staff, or the part's merchant."""
-    if _is_platform(ctx) or (ctx.org_id is not None and ctx.org_id == part.merchant_org_id):
+    if is_platform_staff(ctx, allow_system=True) or (
+        ctx.org_id is not None and ctx.org_id == part.merchant_org_id
+    ):
         return
     raise PermissionDenied(_("Only the merchant or the platform may refund this payment."))
 
@@ -202,7 +197,7 @@ def create_intent(
     from ehub.accounts.models import Organization
 
     if not (ctx.is_authenticated and ctx.user.pk == getattr(buyer, "pk", None)) and not (
-        _is_platform(ctx)
+        is_platform_staff(ctx, allow_system=True)
     ):
         raise PermissionDenied(_("Only the buyer may start this payment."))
     if not idempotency_key or len(idempotency_key) > 100:

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from ehub.accounts.access import context_of
 from ehub.core.problem import problem_response
-from ehub.web.access import context_of
 
 from . import domain, services
 from .webhooks import receive
@@ -31,6 +31,7 @@ def webhook(request, provider: str):
 def returned(request, public_id: str):
     """Where the wallet sends the buyer back: the payment's state, then the shop's page."""
     intent = services.get_intent(context_of(request), public_id)  # NotFound: 404 (middleware)
-    if intent.return_url and intent.status not in domain.AWAITING_PAYMENT:
+    waiting = intent.status in domain.AWAITING_PAYMENT
+    if intent.return_url and not waiting:
         return redirect(intent.return_url)
-    return render(request, "payments/returned.html", {"intent": intent})
+    return render(request, "payments/returned.html", {"intent": intent, "waiting": waiting})

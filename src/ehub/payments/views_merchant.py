@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
 from ehub.core import clock
 from ehub.core.errors import PermissionDenied, ValidationFailed
 from ehub.core.forms import add_service_errors
-from ehub.web.access import context_of, portal_required
 
 from . import payouts
 from .models import BankAccount

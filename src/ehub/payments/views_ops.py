@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
-from ehub.web.access import context_of, portal_required
 
 from . import payouts
 

@@ -19,10 +19,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from ehub.accounts.access import portal_required
 from ehub.accounts.domain import Portal
 from ehub.catalog.services import storefront
-
-from .access import portal_required
 
 SESSION_CURRENCY_KEY = storefront.CURRENCY_SESSION_KEY
 MAX_QUERY_CHARS = 200

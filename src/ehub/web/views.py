@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ehub.accounts import services
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import OrgStatus, Portal
 from ehub.core.errors import ValidationFailed
 from ehub.core.forms import add_service_errors
 
-from .access import context_of, portal_required
 from .forms import TokenForm
 
 PAGE_SIZE = 25

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from ehub.accounts.domain import OrgKind, OrgStatus, Role
 from ehub.accounts.models import Organization
-from ehub.accounts.services import require_platform_staff
+from ehub.accounts.services import is_platform_staff, require_platform_staff
 from ehub.catalog.models import ProductStatus, Sku, Stock
 from ehub.core import audit, clock
 from ehub.core.context import Context
@@ -226,18 +226,10 @@ def _campaign(public_id: str, *, lock: bool = False) -> Campaign:
         raise NotFound(_("Campaign not found.")) from None
 
 
-def _is_platform_staff(ctx: Context) -> bool:
-    try:
-        require_platform_staff(ctx)
-    except PermissionDenied:
-        return False
-    return True
-
-
 def visible_campaigns(ctx: Context) -> QuerySet:
     """The campaigns the caller may read: all for platform staff, else the published ones."""
     qs = Campaign.objects.order_by("-starts_at", "pk")
-    if not _is_platform_staff(ctx):
+    if not is_platform_staff(ctx):
         qs = qs.filter(status=CampaignStatus.PUBLISHED)
     return qs
 
@@ -345,7 +337,7 @@ def merchant_offer(ctx: Context, public_id: str) -> Offer:
 def visible_offer(ctx: Context, public_id: str) -> Offer:
     """Any offer for platform staff, else one of the caller's merchant's own (``merchant_offer``:
     another merchant's is NotFound)."""
-    if not _is_platform_staff(ctx):
+    if not is_platform_staff(ctx):
         return merchant_offer(ctx, public_id)
     offer = (
         Offer.objects.select_related("campaign", "sku", "hub").filter(public_id=public_id).first()

@@ -19,10 +19,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
 from ehub.core.errors import FieldError, ValidationFailed
 from ehub.core.forms import add_service_errors
-from ehub.web.access import context_of, portal_required
 
 from ..models import MovementReason
 from ..services import inventory

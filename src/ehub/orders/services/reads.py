@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from ehub.accounts.domain import OrgKind, Role
+from ehub.accounts.domain import OrgKind
+from ehub.accounts.services import is_platform_staff
 from ehub.core.context import Context
 from ehub.core.errors import NotFound, PermissionDenied
 from ehub.fulfillment import services as fulfillment
@@ -33,14 +34,6 @@ def merchant_orders(ctx: Context, status: str = "") -> QuerySet:
         raise PermissionDenied(_("Choose your merchant organization first."))
     qs = Order.objects.filter(merchant=ctx.org).order_by("-placed_at", "-pk")
     return qs.filter(status=status) if status else qs
-
-
-def is_platform_staff(ctx: Context) -> bool:
-    if not ctx.is_authenticated:
-        return False
-    if ctx.user.is_staff:
-        return True
-    return ctx.org_kind == OrgKind.PLATFORM and ctx.has_role(Role.OWNER, Role.ADMIN, Role.STAFF)
 
 
 def ops_orders(ctx: Context, status: str = "") -> QuerySet:

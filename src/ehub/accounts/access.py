@@ -3,7 +3,8 @@
 The rule itself lives in ``accounts.domain.may_enter``; this module only applies it to a
 request: anonymous visitors go to the login page (with ``next``), a user whose active
 organization is of the wrong kind is moved to their first organization of the right kind, and
-anyone else gets the 403 page.
+anyone else gets the 403 page. It lives in accounts, below every context, so their views do
+not import the web layer above them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from ehub.accounts import services
-from ehub.accounts.domain import PORTAL_ORG_KINDS, Portal, may_enter
-from ehub.accounts.middleware import context_of
+from . import services
+from .domain import PORTAL_ORG_KINDS, Portal, may_enter
+from .middleware import context_of
 
 __all__ = ["activate_org", "context_of", "enter_portal", "portal_required"]
 
