@@ -12,13 +12,16 @@ Authentication (the whole API's default, set in ``ehub.api``) accepts, in this o
    ``csrf_failed``.
 
 Either way ``request.auth`` is an ``ehub.core.context.Context`` (``via="api"``); handlers read
-it with :func:`ctx_of`. Lists use :class:`Page` (limit/offset, at most 100 per page); other
-contexts' routers import both from here, accounts being the lowest context.
+it with :func:`ctx_of`. Lists use :class:`Page` (limit/offset, at most 100 per page), handing
+it a queryset or a :class:`Mapped` one; other contexts' routers import these from here,
+accounts being the lowest context.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -128,6 +131,23 @@ class Page(LimitOffsetPagination):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(max_limit=100, **kwargs)
+
+
+class Mapped:
+    """A queryset seen through ``fn``, for a ``@paginate(Page)`` handler to return: the
+    paginator slices it, so only one page of rows is fetched and shaped, then counts it."""
+
+    def __init__(self, queryset, fn: Callable[[Any], Any]) -> None:
+        self.queryset, self.fn = queryset, fn
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list:
+        return [self.fn(row) for row in self.queryset[index]]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from ehub.accounts.api import Page, ctx_of
+from ehub.accounts.api import Mapped, Page, ctx_of
 from ehub.core import clock
 
 from . import domain, services
@@ -178,19 +178,6 @@ def _claim_out(claim: Claim) -> dict:
     }
 
 
-class _Mapped:
-    """A queryset seen through ``fn``: the paginator slices it, so only one page is built."""
-
-    def __init__(self, queryset, fn) -> None:
-        self.queryset, self.fn = queryset, fn
-
-    def __getitem__(self, index: slice) -> list:
-        return [self.fn(item) for item in self.queryset[index]]
-
-    def __len__(self) -> int:
-        return self.queryset.count()
-
-
 def _data(payload: CampaignIn) -> services.CampaignInput:
     return services.CampaignInput(**payload.dict())
 
@@ -201,7 +188,7 @@ def _data(payload: CampaignIn) -> services.CampaignInput:
 @router.get("/offers/mine", response=list[OfferOut], summary="Your organization's offers")
 @paginate(Page)
 def my_offers(request: HttpRequest):
-    return _Mapped(services.merchant_offers(ctx_of(request)), _offer_out)
+    return Mapped(services.merchant_offers(ctx_of(request)), _offer_out)
 
 
 def _visible_offer(request, public_id: str) -> Offer:
@@ -266,7 +253,7 @@ def release(request: HttpRequest, key: str):
 @router.get("", response=list[CampaignOut], summary="Campaigns (published; staff see all)")
 @paginate(Page)
 def list_campaigns(request: HttpRequest):
-    return _Mapped(services.visible_campaigns(ctx_of(request)), _campaign_out)
+    return Mapped(services.visible_campaigns(ctx_of(request)), _campaign_out)
 
 
 @router.post("", response={201: CampaignOut}, summary="Create a campaign (platform staff)")

@@ -13,7 +13,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from ehub.accounts.api import Page, ctx_of
+from ehub.accounts.api import Mapped, Page, ctx_of
 from ehub.core.errors import NotFound, ValidationFailed
 
 from . import domain, hs, importer
@@ -308,34 +308,19 @@ def _view(request: HttpRequest, public_id: str) -> dict:
 @paginate(Page)
 def list_products(request: HttpRequest, filters: Query[ProductFilter]):
     qs = services.list_products(ctx_of(request), status=filters.status or "", q=filters.q)
-    return _Summaries(qs)
+    return Mapped(qs, _summary_out)
 
 
-class _Summaries:
-    """A lazily sliced queryset shaped as ProductSummaryOut (pagination slices, then counts)."""
-
-    def __init__(self, qs) -> None:
-        self.qs = qs
-
-    def count(self) -> int:
-        return self.qs.count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, item):
-        return [
-            {
-                "public_id": p.public_id,
-                "status": p.status,
-                "category": p.category,
-                "hs_code": p.hs_code,
-                "titles": services.titles_of(p),
-                "sku_count": p.sku_count,
-                "updated_at": p.updated_at,
-            }
-            for p in self.qs[item]
-        ]
+def _summary_out(p) -> dict:
+    return {
+        "public_id": p.public_id,
+        "status": p.status,
+        "category": p.category,
+        "hs_code": p.hs_code,
+        "titles": services.titles_of(p),
+        "sku_count": p.sku_count,
+        "updated_at": p.updated_at,
+    }
 
 
 @router.post("/products", response={201: ProductOut}, summary="Create a draft product")

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
-from ehub.accounts.api import Page, ctx_of
+from ehub.accounts.api import Mapped, Page, ctx_of
 
 from . import services
 from .domain import AccountFlags, TransferFlags
@@ -99,27 +99,11 @@ def _transfer_out(t) -> dict:
     }
 
 
-class _Shaped:
-    """A lazily sliced queryset shaped by ``fn`` (pagination slices, then counts)."""
-
-    def __init__(self, qs, fn) -> None:
-        self.qs, self.fn = qs, fn
-
-    def count(self) -> int:
-        return self.qs.count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, item):
-        return [self.fn(x) for x in self.qs[item]]
-
-
 @router.get("/accounts", response=list[AccountOut], summary="Ledger accounts with balances")
 @paginate(Page)
 def list_accounts(request: HttpRequest, filters: Query[AccountFilter]):
     qs = services.list_accounts(ctx_of(request), currency=filters.currency, prefix=filters.prefix)
-    return _Shaped(qs, _account_out)
+    return Mapped(qs, _account_out)
 
 
 @router.get("/accounts/{code}", response=AccountOut, summary="One ledger account")
@@ -134,4 +118,4 @@ def get_account(request: HttpRequest, code: str):
 )
 @paginate(Page)
 def account_transfers(request: HttpRequest, code: str):
-    return _Shaped(services.transfers_of(ctx_of(request), code), _transfer_out)
+    return Mapped(services.transfers_of(ctx_of(request), code), _transfer_out)

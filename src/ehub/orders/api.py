@@ -12,10 +12,10 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils.translation import get_language
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from ehub.accounts.api import Page, ctx_of
+from ehub.accounts.api import Mapped, Page, ctx_of
 from ehub.core.money import Money
 
 from .services import carts, checkout, lifecycle, reads
@@ -183,7 +183,7 @@ def _cart_out(cart) -> dict:
 
 @carts_router.post("", response={201: CartOut}, summary="Your cart (created if needed)")
 def create_cart(request: HttpRequest):
-    return 201, _cart_out(carts.cart_of(ctx_of(request), create=True))
+    return Status(201, _cart_out(carts.cart_of(ctx_of(request), create=True)))
 
 
 @carts_router.get("/{public_id}", response=CartOut, summary="A cart of yours")
@@ -198,7 +198,7 @@ def add_line(request: HttpRequest, public_id: str, payload: LineIn):
     carts.add_line(
         ctx, cart, product=payload.product, sku=payload.sku, offer=payload.offer, qty=payload.qty
     )
-    return 201, _cart_out(cart)
+    return Status(201, _cart_out(cart))
 
 
 @carts_router.patch("/{public_id}/lines/{line_id}", response=CartOut, summary="Change a line")
@@ -213,7 +213,7 @@ def change_line(request: HttpRequest, public_id: str, line_id: int, payload: Qty
 def remove_line(request: HttpRequest, public_id: str, line_id: int):
     ctx = ctx_of(request)
     carts.remove_line(ctx, carts.get_cart(ctx, public_id), line_id)
-    return 204, None
+    return Status(204, None)
 
 
 @carts_router.post("/{public_id}/quote", response=QuoteOut, summary="Price the cart in CNY")
@@ -278,7 +278,7 @@ def place(request: HttpRequest, public_id: str, payload: CheckoutIn):
         idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         language=get_language() or "",
     )
-    return 201, result.as_json()
+    return Status(201, result.as_json())
 
 
 # -- orders -----------------------------------------------------------------------------------
@@ -328,26 +328,10 @@ def _detail_out(detail) -> dict:
     }
 
 
-class _Orders:
-    """A lazily sliced queryset shaped as OrderOut (pagination slices, then counts)."""
-
-    def __init__(self, qs) -> None:
-        self.qs = qs
-
-    def count(self) -> int:
-        return self.qs.count()
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, item):
-        return [_order_out(order) for order in self.qs[item]]
-
-
 @router.get("", response=list[OrderOut], summary="Your orders")
 @paginate(Page)
 def list_orders(request: HttpRequest):
-    return _Orders(reads.buyer_orders(ctx_of(request)))
+    return Mapped(reads.buyer_orders(ctx_of(request)), _order_out)
 
 
 @router.get("/{public_id}", response=OrderDetailOut, summary="One of your orders")
