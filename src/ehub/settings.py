@@ -245,11 +245,10 @@ EHUB_STOREFRONT_CURRENCY_BY_LANGUAGE = {
     ).items()
 }
 
-# --- customs settings (owned by ehub.customs) ---
+# Customs
 # Customs webhook endpoints may resolve to private, loopback, link-local or reserved addresses
 # only when this is on (a developer's own receiver); off in production (SSRF).
 EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE = env_bool("EHUB_CUSTOMS_WEBHOOKS_ALLOW_PRIVATE", DEBUG)
-# --- end customs settings ---
 
 LOGGING = {
     "version": 1,
@@ -260,10 +259,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- ledger settings (owned by ehub.ledger) ---
-# --- end ledger settings ---
-
-# --- payments settings (owned by ehub.payments) ---
+# Payments
 # The sandbox wallet's webhook secret (HMAC-SHA256). Required outside debug if the sandbox is
 # used; the demo/test default below exists only with EHUB_DEBUG on.
 EHUB_PAYMENTS_SANDBOX_SECRET = os.environ.get("EHUB_PAYMENTS_SANDBOX_SECRET", "") or (
@@ -278,9 +274,8 @@ EHUB_PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = int(
 EHUB_PAYMENTS_COMMISSION_RATE = os.environ.get("EHUB_PAYMENTS_COMMISSION_RATE", "0.05")
 EHUB_PAYOUT_MINIMUM = os.environ.get("EHUB_PAYOUT_MINIMUM", "50.00")  # MYR
 EHUB_PAYOUT_INTERVAL_HOURS = int(os.environ.get("EHUB_PAYOUT_INTERVAL_HOURS", "24"))
-# --- end payments settings ---
 
-# --- orders settings (owned by ehub.orders) ---
+# Orders
 # Minutes a checkout quote keeps its FX rate; minutes an unpaid order holds stock and quota.
 EHUB_QUOTE_MINUTES = int(os.environ.get("EHUB_QUOTE_MINUTES", "15"))
 EHUB_ORDER_PAYMENT_MINUTES = int(os.environ.get("EHUB_ORDER_PAYMENT_MINUTES", "30"))
@@ -296,18 +291,15 @@ EHUB_ORDERS_PAY_NAME = os.environ.get("EHUB_ORDERS_PAY_NAME", "eHub Sandbox Wall
 # Freight when the fulfillment engine cannot quote (sen, MYR): first kg, each further kg.
 EHUB_ORDERS_FLAT_FREIGHT_FIRST_KG = int(os.environ.get("EHUB_ORDERS_FLAT_FREIGHT_FIRST_KG", "1500"))
 EHUB_ORDERS_FLAT_FREIGHT_NEXT_KG = int(os.environ.get("EHUB_ORDERS_FLAT_FREIGHT_NEXT_KG", "800"))
-# --- end orders settings ---
 
-# --- fulfillment settings (owned by ehub.fulfillment) ---
+# Fulfillment
 # The hub's local time zone (dashboard "today", inbound due dates).
 EHUB_HUB_TIMEZONE = os.environ.get("EHUB_HUB_TIMEZONE", "Asia/Kuala_Lumpur")
 # The hub's phone printed as the sender's on bookings and labels.
 EHUB_HUB_PHONE = os.environ.get("EHUB_HUB_PHONE", "+60 3-8787 0000")
 # IATA airline prefix of master air waybills on manifests (232 = Malaysia Airlines).
 EHUB_MAWB_AIRLINE_PREFIX = os.environ.get("EHUB_MAWB_AIRLINE_PREFIX", "232")
-# --- end fulfillment settings ---
 
-# --- academy settings (owned by ehub.academy) ---
+# Academy
 # Base URL printed in certificates' QR codes when no request gives one (e.g. https://ehub.example).
 EHUB_PUBLIC_URL = os.environ.get("EHUB_PUBLIC_URL", "")
-# --- end academy settings ---
