@@ -51,6 +51,23 @@ def test_open_account_is_idempotent_and_refuses_changes(db):
         services.get_account("nope")
 
 
+def test_open_accounts_opens_many_in_few_queries(db, django_assert_num_queries):
+    spec = services.AccountSpec
+    wanted = [spec("escrow:CNY", "CNY", DMNEC, "Escrow"), spec("fee:MYR", "MYR")]
+    with django_assert_num_queries(3):  # look up, insert the missing, read them back
+        opened = services.open_accounts(wanted)
+    assert {code: (a.currency, a.flags) for code, a in opened.items()} == {
+        "escrow:CNY": ("CNY", int(DMNEC)),
+        "fee:MYR": ("MYR", 0),
+    }
+    with django_assert_num_queries(1):  # all exist: one lookup
+        again = services.open_accounts([*wanted, spec("escrow:CNY", "CNY", DMNEC)])
+    assert {a.pk for a in again.values()} == {a.pk for a in opened.values()}
+    with pytest.raises(Conflict):
+        services.open_accounts([spec("fee:MYR", "MYR", DMNEC), spec("new:MYR", "MYR")])
+    assert not services.Account.objects.filter(code="new:MYR").exists()  # nothing half-opened
+
+
 def test_simple_transfer_moves_balances(books):
     assert results([TransferSpec("t1", "bank:MYR", "sales:MYR", 1500, "MYR")]) == [Result.OK]
     b = services.balance("sales:MYR")

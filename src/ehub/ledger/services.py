@@ -144,27 +144,27 @@ class Balance:
 # ---------------------------------------------------------------------------------------------
 
 
-def open_account(
-    code: str,
-    currency: str,
-    *,
-    flags: AccountFlags | int = AccountFlags.NONE,
-    name: str = "",
-    org: Any = None,
-) -> Account:
-    """The account ``code``, created on first call (idempotent by code).
+@dataclass(frozen=True)
+class AccountSpec:
+    """An account to open: its code, currency, flags, and (for display) a name and an org."""
 
-    Opening an existing code with another currency or other flags is a Conflict: an account's
-    currency and rules never change under the transfers already made on it.
-    """
+    code: str
+    currency: str
+    flags: AccountFlags | int = AccountFlags.NONE
+    name: str = ""
+    org: Any = None
+
+
+def _checked(spec: AccountSpec) -> AccountSpec:
+    code = spec.code
     if not isinstance(code, str) or not code.strip() or code != code.strip():
         raise ValidationFailed.single("code", _("An account code must not be empty."))
     if len(code) > domain.CODE_MAX:
         raise ValidationFailed.single(
             "code", _("An account code has at most %(n)d characters.") % {"n": domain.CODE_MAX}
         )
-    iso_currency(currency)
-    flags = int(flags)
+    iso_currency(spec.currency)
+    flags = int(spec.flags)
     if flags not in (0, 1, 2):
         raise ValidationFailed.single(
             "flags",
@@ -173,22 +173,64 @@ def open_account(
                 "and credits_must_not_exceed_debits."
             ),
         )
-    account = Account.objects.filter(code=code).first()
-    if account is None:
-        try:
-            with transaction.atomic():
-                account = Account.objects.create(
-                    code=code, currency=currency, flags=flags, name=name[:200], org=org
+    return dataclasses.replace(spec, flags=flags)
+
+
+def open_accounts(specs: Iterable[AccountSpec]) -> dict[str, Account]:
+    """The accounts of ``specs`` by code, each created on first use (idempotent by code).
+
+    One query when they all exist (the usual case on a payment's hot path), three when some
+    are new. Opening an existing code with another currency or other flags is a Conflict: an
+    account's currency and rules never change under the transfers already made on it.
+    """
+    wanted = {spec.code: spec for spec in map(_checked, specs)}
+    found = Account.objects.in_bulk(list(wanted), field_name="code")
+    _same_definition(wanted, found)  # before creating anything: a refusal writes nothing
+    missing = [spec for code, spec in wanted.items() if code not in found]
+    if missing:
+        # Opened concurrently by another transaction: theirs stands (ignore_conflicts), and
+        # is held to the same definition below.
+        Account.objects.bulk_create(
+            [
+                Account(
+                    code=spec.code,
+                    currency=spec.currency,
+                    flags=spec.flags,
+                    name=spec.name[:200],
+                    org=spec.org,
                 )
-        except IntegrityError:  # opened concurrently: use theirs
-            account = Account.objects.get(code=code)
-    if account.currency != currency or account.flags != flags:
-        raise Conflict(
-            _("Ledger account %(code)s exists with currency %(currency)s and flags %(flags)d.")
-            % {"code": code, "currency": account.currency, "flags": account.flags},
-            code="ledger_account_exists",
+                for spec in missing
+            ],
+            ignore_conflicts=True,
         )
-    return account
+        created = Account.objects.in_bulk([spec.code for spec in missing], field_name="code")
+        _same_definition(wanted, created)
+        found.update(created)
+    return found
+
+
+def _same_definition(wanted: dict[str, AccountSpec], accounts: dict[str, Account]) -> None:
+    for code, account in accounts.items():
+        spec = wanted[code]
+        if account.currency != spec.currency or account.flags != spec.flags:
+            raise Conflict(
+                _("Ledger account %(code)s exists with currency %(currency)s and flags %(flags)d.")
+                % {"code": code, "currency": account.currency, "flags": account.flags},
+                code="ledger_account_exists",
+            )
+
+
+def open_account(
+    code: str,
+    currency: str,
+    *,
+    flags: AccountFlags | int = AccountFlags.NONE,
+    name: str = "",
+    org: Any = None,
+) -> Account:
+    """The account ``code``, created on first call (see :func:`open_accounts`)."""
+    spec = AccountSpec(code, currency, flags, name, org)
+    return open_accounts([spec])[code]
 
 
 def get_account(code: str) -> Account:
@@ -540,8 +582,12 @@ def exchange_specs(
     if converted.amount <= 0:
         raise ValidationFailed.single("amount", _("The amount converts to nothing at this rate."))
     source, target = fx_account(amount.currency), fx_account(to_currency)
-    open_account(source, amount.currency, name=f"FX position {amount.currency}")
-    open_account(target, to_currency, name=f"FX position {to_currency}")
+    open_accounts(
+        [
+            AccountSpec(source, amount.currency, name=f"FX position {amount.currency}"),
+            AccountSpec(target, to_currency, name=f"FX position {to_currency}"),
+        ]
+    )
     memo = f"rate {amount.currency}/{to_currency} {rate} {rounding.name}"
     specs = [
         TransferSpec(

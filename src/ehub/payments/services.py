@@ -384,13 +384,17 @@ def cancel_intent(ctx: Context, public_id: str, reason: str) -> PaymentIntent:
 
 def _open_accounts(provider: str, merchant_public_ids: set[str] = frozenset()) -> None:
     held = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-    ledger.open_account(domain.provider_account(provider), CNY, name=f"Provider {provider}")
-    ledger.open_account(domain.ESCROW, CNY, flags=held, name="Escrow")
-    ledger.open_account(domain.CUSTOMS_TAX, CNY, flags=held, name="Customs tax payable")
-    ledger.open_account(domain.COMMISSION, MYR, flags=held, name="Platform commission")
-    ledger.open_account(domain.PAYOUTS_BANK, MYR, name="Payouts to banks")
-    for public_id in merchant_public_ids:
-        ledger.open_account(domain.merchant_account(public_id), MYR, flags=held)
+    Spec = ledger.AccountSpec
+    ledger.open_accounts(
+        [
+            Spec(domain.provider_account(provider), CNY, name=f"Provider {provider}"),
+            Spec(domain.ESCROW, CNY, held, "Escrow"),
+            Spec(domain.CUSTOMS_TAX, CNY, held, "Customs tax payable"),
+            Spec(domain.COMMISSION, MYR, held, "Platform commission"),
+            Spec(domain.PAYOUTS_BANK, MYR, name="Payouts to banks"),
+            *(Spec(domain.merchant_account(p), MYR, held) for p in sorted(merchant_public_ids)),
+        ]
+    )
 
 
 def _capture(intent: PaymentIntent, event: ProviderEvent, ctx: Context) -> None:
