@@ -62,7 +62,7 @@ def test_shipment_page_masks_consignee_and_prints_label(
     services.release_for_picking(op_ctx, s.reference)
     services.pick_all(op_ctx, s.waybill_no)
     services.pack(op_ctx, s.waybill_no, weight_g=1100, length_mm=200, width_mm=150, height_mm=100)
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(6):
         response = op_client.get(f"/hub/shipments/{s.waybill_no}/")
     body = response.content.decode()
     assert "13800138000" not in body and "8000" in body

@@ -181,7 +181,7 @@ def get_asn(ctx: Context, public_id: str, *, lock: bool = False) -> Asn:
 def get_shipment(ctx: Context, key: str, *, lock: bool = False) -> Shipment:
     """A visible shipment by waybill number, shipment id or order reference."""
     key = (key or "").strip()
-    qs = shipments_visible(ctx)
+    qs = shipments_visible(ctx).select_related("wave")  # the shipment page names its wave
     if lock:
         qs = qs.select_for_update(of=("self",))
     found = qs.filter(
