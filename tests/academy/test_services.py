@@ -294,3 +294,26 @@ def test_verify_certificate_normalises_typed_codes(course, learner_ctx):
         services.verify_certificate("CERT-0000-0000-0000-0000")
     with pytest.raises(NotFound):
         services.verify_certificate("nonsense")
+
+
+def test_my_progress_costs_the_same_queries_for_one_or_many_courses(make_course, learner_ctx):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ehub.academy import services as academy
+
+    first = make_course("course-one")
+    academy.enrol(learner_ctx, first.slug)
+    finish_course(learner_ctx, first)
+    with CaptureQueriesContext(connection) as one:
+        [outline] = academy.my_progress(learner_ctx)
+    assert outline.course.slug == "course-one" and outline.quizzes_passed
+    assert outline.lessons_done == {lesson.pk for lesson in outline.lessons}
+    for slug in ("course-two", "course-three"):
+        academy.enrol(learner_ctx, make_course(slug).slug)
+    make_course("a-draft", publish=False)
+    with CaptureQueriesContext(connection) as three:
+        outlines = academy.my_progress(learner_ctx)
+    assert [o.course.slug for o in outlines] == ["course-three", "course-two", "course-one"]
+    assert not outlines[0].lessons_done and outlines[2].quizzes_passed
+    assert len(three) == len(one)
