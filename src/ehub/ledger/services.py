@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ehub.accounts.services import require_platform_staff
@@ -787,11 +787,17 @@ def account_for(ctx, code: str) -> Account:
     return account
 
 
+def account_transfers(code: str) -> QuerySet:
+    """The transfers debiting or crediting account ``code`` (unordered; callers scope who may
+    read them). For contexts that show an account's movements to its owner."""
+    return Transfer.objects.filter(Q(debit_account__code=code) | Q(credit_account__code=code))
+
+
 def transfers_of(ctx, code: str):
     """The transfers debiting or crediting ``code``, newest first; platform staff only."""
-    account = account_for(ctx, code)
+    account_for(ctx, code)
     return (
-        Transfer.objects.filter(Q(debit_account=account) | Q(credit_account=account))
+        account_transfers(code)
         .select_related("debit_account", "credit_account", "resolution")
         .order_by("-id")
     )

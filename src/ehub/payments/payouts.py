@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from ehub.accounts.services import is_platform_staff
@@ -25,7 +25,6 @@ from ehub.core.context import Context
 from ehub.core.errors import NotFound, PermissionDenied, ValidationFailed
 from ehub.core.money import Money
 from ehub.ledger import services as ledger
-from ehub.ledger.models import Transfer
 
 from . import domain
 from .models import BankAccount, PartStatus, PaymentPart, Payout, PayoutBatch
@@ -76,7 +75,7 @@ def history_of(org) -> QuerySet:
     """Ledger transfers on the merchant's account, newest first (a queryset: paginate it)."""
     code = domain.merchant_account(org.public_id)
     return (
-        Transfer.objects.filter(Q(debit_account__code=code) | Q(credit_account__code=code))
+        ledger.account_transfers(code)
         .select_related("debit_account", "credit_account")
         .order_by("-created_at", "-id")
     )

@@ -12,7 +12,7 @@ import datetime as dt
 import io
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -20,6 +20,7 @@ from reportlab.pdfgen import canvas
 
 from ehub.core.money import Money
 from ehub.core.pdf import LATIN, LATIN_BOLD, cjk_font, needs_cjk
+from ehub.ledger import services as ledger
 
 from . import domain
 
@@ -38,11 +39,9 @@ def _fmt(minor: int) -> str:
 
 def statement_lines(org, year: int, month: int):
     """(opening balance, lines, closing balance) in MYR minor units; lines are transfers."""
-    from ehub.ledger.models import Transfer
-
     code = domain.merchant_account(org.public_id)
     start, end = month_bounds(year, month)
-    mine = Transfer.objects.filter(Q(debit_account__code=code) | Q(credit_account__code=code))
+    mine = ledger.account_transfers(code)
     # Posted movements only: the merchant account takes no pending transfers.
     before = mine.filter(created_at__lt=start)
     credits = before.filter(credit_account__code=code).aggregate(s=Sum("amount"))["s"] or 0
