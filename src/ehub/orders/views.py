@@ -232,16 +232,20 @@ def order_cancel(request, public_id: str):
 # -- merchant -------------------------------------------------------------------------------
 
 
-def _filtered_list(request, template: str, orders_of):
-    """A status-filtered, paginated list of orders (an unknown status shows them all)."""
+def _filtered_list(request, orders_of, *, heading: str, audience: str, detail_url: str):
+    """A status-filtered, paginated list of orders (an unknown status shows them all), for
+    the merchant's and the platform's portals."""
     status = request.GET.get("status", "")
     if status not in STATUS_LABELS:
         status = ""
     page = _page(request, orders_of(context_of(request), status))
     return render(
         request,
-        template,
+        "orders/order_list_staff.html",
         {
+            "heading": heading,
+            "audience": audience,
+            "detail_url": detail_url,
             "page_obj": page,
             "status": status,
             "statuses": STATUS_LABELS.items(),
@@ -253,7 +257,13 @@ def _filtered_list(request, template: str, orders_of):
 @require_GET
 @portal_required(Portal.MERCHANT)
 def merchant_list(request):
-    return _filtered_list(request, "orders/merchant_list.html", reads.merchant_orders)
+    return _filtered_list(
+        request,
+        reads.merchant_orders,
+        heading=_("Orders to fulfil"),
+        audience="merchant",
+        detail_url="orders_merchant:detail",
+    )
 
 
 @require_GET
@@ -282,7 +292,13 @@ def merchant_accept_return(request, public_id: str):
 @portal_required(Portal.OPS)
 def ops_list(request):
     try:
-        return _filtered_list(request, "orders/ops_list.html", reads.ops_orders)
+        return _filtered_list(
+            request,
+            reads.ops_orders,
+            heading=_("All orders"),
+            audience="ops",
+            detail_url="orders_ops:detail",
+        )
     except PermissionDenied as exc:  # in the platform org without a staff role
         raise Http404 from exc
 
