@@ -248,6 +248,34 @@ def test_return_within_window_refunds_tax_and_restores_quota(placed, engines, bu
     assert QuotaReservation.objects.get(key=placed.quota_key).status == "restored"
 
 
+def test_only_the_merchant_or_platform_staff_accept_a_return(
+    placed, engines, buyer_ctx, world, make_user
+):
+    from ehub.accounts.domain import Role
+    from ehub.core.errors import NotFound
+    from ehub.orders.services import lifecycle
+
+    _captured(placed)
+    _booked(placed)
+    _customs(placed, "customs.released", "800")
+    _fire("fulfillment.shipped", {"reference": placed.public_id, "waybill_no": "W", "manifest": ""})
+    _fire(
+        "fulfillment.delivered",
+        {"reference": placed.public_id, "waybill_no": "W", "delivered_at": ""},
+    )
+    lifecycle.request_refund(buyer_ctx, placed.public_id, "Arrived thawed")
+    trainer = make_user("trainer@ehub.example", org=world.platform, role=Role.TRAINER)
+    for outsider in (trainer, world.other_owner):
+        with pytest.raises(NotFound):
+            lifecycle.accept_return(ctx_of(outsider), placed.public_id)
+    placed.refresh_from_db()
+    assert placed.status == "return_requested"
+    ops = make_user("ops-admin@ehub.example", org=world.platform, role=Role.ADMIN)
+    lifecycle.accept_return(ctx_of(ops), placed.public_id)
+    placed.refresh_from_db()
+    assert placed.status == "returned"
+
+
 def test_buyer_cancel_after_payment_refunds_and_releases(placed, engines, buyer_ctx):
     from ehub.catalog.models import Reservation
     from ehub.orders.services import lifecycle

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from ehub.accounts.domain import OrgKind, OrgStatus
 from ehub.accounts.models import Organization
+from ehub.accounts.services import is_platform_staff
 from ehub.campaigns.services import gate
 from ehub.catalog.services import inventory
 from ehub.core import clock, events
@@ -713,9 +714,10 @@ def accept_return(ctx: Context, public_id: str) -> Order:
 
 
 def _may_manage(ctx: Context, order: Order) -> bool:
+    """The order's merchant, or platform staff (a trainer of the platform may not refund)."""
     if not ctx.is_authenticated:
         return False
-    if ctx.user.is_staff or ctx.org_kind == OrgKind.PLATFORM:
+    if is_platform_staff(ctx):
         return True
     return ctx.org_kind == OrgKind.MERCHANT and ctx.org_id == order.merchant_id
 
