@@ -20,20 +20,6 @@ pytestmark = pytest.mark.browser
 BUYER_ID = "110101199003071233"  # web/demo.py's Li Wei
 
 
-def register_carriers_with_customs():
-    """The carriers' logistics codes in customs' enterprise register (the CEB511 names them).
-
-    The fulfillment demo does not seed them yet; without them customs rejects every order."""
-    from ehub.customs.models import Enterprise
-    from ehub.fulfillment.carriers.registry import CARRIERS
-
-    for carrier in CARRIERS:
-        Enterprise.objects.get_or_create(
-            code=carrier["logistics_code"],
-            defaults={"name": carrier["logistics_name"], "role": "logistics"},
-        )
-
-
 @pytest.fixture
 def demo(transactional_db, settings):
     """The demo marketplace, with Malaysia Week's flash sale live now."""
@@ -44,7 +30,6 @@ def demo(transactional_db, settings):
     settings.EHUB_CUSTOMS_SANDBOX_DELAY_SECONDS = 0
     fx.seed_ecb_rates()  # as `ehub demo` does before the contexts' seeds
     web_demo.seed(out=lambda *a, **k: None)
-    register_carriers_with_customs()
     flash = Offer.objects.get(flash_starts_at__isnull=False, sku__code="RMK-MK-2X1600")
     now = clock.now()
     start, end = now - dt.timedelta(minutes=1), now + dt.timedelta(hours=2)

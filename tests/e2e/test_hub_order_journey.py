@@ -23,20 +23,6 @@ BARCODE = "9555000000017"
 BUYER_ID = "110101199003071233"
 
 
-def register_carriers_with_customs():
-    """The carriers' logistics codes in customs' enterprise register (the CEB511 names them).
-
-    The fulfillment demo does not seed them yet; without them customs rejects every order."""
-    from ehub.customs.models import Enterprise
-    from ehub.fulfillment.carriers.registry import CARRIERS
-
-    for carrier in CARRIERS:
-        Enterprise.objects.get_or_create(
-            code=carrier["logistics_code"],
-            defaults={"name": carrier["logistics_name"], "role": "logistics"},
-        )
-
-
 @pytest.fixture
 def world(transactional_db, settings, make_org, make_user):
     from ehub.accounts.models import BuyerProfile
@@ -86,7 +72,9 @@ def world(transactional_db, settings, make_org, make_user):
         },
     )
     orders_demo.seed({}, out=lambda *a, **k: None)  # the customs codes orders declares with
-    register_carriers_with_customs()
+    from ehub.fulfillment.demo import register_carriers_with_customs
+
+    register_carriers_with_customs()  # as the fulfilment demo does
     payments_demo.seed({"durian": merchant}, out=lambda *a, **k: None)  # a bank account
     return {"hub": hub, "merchant": merchant, "product": product, "sku": sku}
 

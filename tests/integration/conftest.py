@@ -81,6 +81,7 @@ def world(db, make_org, make_user, sandbox_customs, settings):
     from ehub.core.models import FxRate
     from ehub.customs.models import Enterprise
     from ehub.fulfillment import services as hub_services
+    from ehub.fulfillment.demo import register_carriers_with_customs
     from ehub.orders.documents import seller_code
     from ehub.orders.services import checkout
 
@@ -104,7 +105,7 @@ def world(db, make_org, make_user, sandbox_customs, settings):
         (seller_code(merchant), "Durian Raja"),
     ):
         Enterprise.objects.get_or_create(code=code, defaults={"name": name})
-    register_carriers()
+    register_carriers_with_customs()  # as the fulfilment demo does
     product = Product.objects.create(
         org=merchant,
         status=ProductStatus.ACTIVE,
@@ -123,18 +124,6 @@ def world(db, make_org, make_user, sandbox_customs, settings):
     return World(
         platform, hub, customs_org, merchant, owner, staff, operator, officer, durian, buyer
     )
-
-
-def register_carriers():
-    """Every sandbox carrier's logistics company registered with customs (the CEB511 of an
-    unregistered company is answered 100)."""
-    from ehub.customs.models import Enterprise
-    from ehub.fulfillment import gateway
-
-    for carrier in gateway.all_carriers():
-        Enterprise.objects.get_or_create(
-            code=carrier.logistics_code, defaults={"name": carrier.name[:100]}
-        )
 
 
 @pytest.fixture
