@@ -26,6 +26,14 @@ def _english_by_default():
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def _no_random_customs_inspection(settings):
+    """The sandbox customs picks 5 % of orders at random for inspection (as the real one does);
+    a test that does not ask for inspection must not be held by chance. Tests about
+    inspection set EHUB_CUSTOMS_SANDBOX_INSPECTION_RATE themselves."""
+    settings.EHUB_CUSTOMS_SANDBOX_INSPECTION_RATE = "0"
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
