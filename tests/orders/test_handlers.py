@@ -288,3 +288,62 @@ def test_buyer_cancel_after_payment_refunds_and_releases(placed, engines, buyer_
     assert engines.named("cancel_shipment") == [("cancel_shipment", placed.public_id)]
     line = placed.lines.get(offer__isnull=True)
     assert Reservation.objects.get(key=line.reservation_key).status == "released"
+
+
+def test_delivery_is_stamped_with_the_carriers_time_not_ours(placed, engines):
+    """The carrier's delivery scan can reach us hours late: the order's delivered_at (which
+    starts the auto-confirm clock) and its timeline entry carry the scan's time, never a time
+    before the handover nor one in the future."""
+    _captured(placed)
+    _booked(placed)
+    _customs(placed, "customs.released", "800")
+    _fire(
+        "fulfillment.shipped",
+        {"reference": placed.public_id, "waybill_no": "MY0000000001CN", "manifest": "M1"},
+    )
+    with clock.frozen(clock.now() + dt.timedelta(hours=30)) as later:
+        scanned = (later - dt.timedelta(hours=5)).replace(microsecond=0)
+        _fire(
+            "fulfillment.delivered",
+            {
+                "reference": placed.public_id,
+                "waybill_no": "MY0000000001CN",
+                "delivered_at": scanned.isoformat(),
+            },
+        )
+    placed.refresh_from_db()
+    assert placed.status == "delivered"
+    assert placed.delivered_at == scanned
+    entry = placed.events.get(kind="status", to_status="delivered")
+    assert entry.at == scanned
+    statuses = list(placed.events.filter(kind="status").values_list("to_status", flat=True))
+    assert statuses[-2:] == ["shipped", "delivered"]
+
+
+@pytest.mark.parametrize(
+    ("offset", "expect"), [(dt.timedelta(hours=-40), "shipped"), (dt.timedelta(hours=3), "now")]
+)
+def test_a_delivery_time_before_handover_or_in_the_future_is_clamped(
+    placed, engines, offset, expect
+):
+    _captured(placed)
+    _booked(placed)
+    _customs(placed, "customs.released", "800")
+    _fire(
+        "fulfillment.shipped",
+        {"reference": placed.public_id, "waybill_no": "MY0000000001CN", "manifest": "M1"},
+    )
+    before = clock.now()
+    _fire(
+        "fulfillment.delivered",
+        {
+            "reference": placed.public_id,
+            "waybill_no": "MY0000000001CN",
+            "delivered_at": (clock.now() + offset).isoformat(),
+        },
+    )
+    placed.refresh_from_db()
+    if expect == "shipped":
+        assert placed.delivered_at == placed.shipped_at
+    else:
+        assert before <= placed.delivered_at <= clock.now()

@@ -144,25 +144,29 @@ def move(
     ctx: Context | None = None,
     source: str = "",
     data: dict | None = None,
+    at: dt.datetime | None = None,
     **fields: Any,
 ) -> bool:
-    """Move a LOCKED order to ``target`` (raises IllegalTransition); False if already done."""
+    """Move a LOCKED order to ``target`` (raises IllegalTransition); False if already done.
+    ``at`` is when it happened if not now (a carrier's delivery scan reaches us later): the
+    status stamp and the timeline entry carry it."""
     if order.status == target or _seen(order, source):
         return False
     check_transition(order.status, target)
     now = clock.now()
+    happened = at or now
     source_status = order.status
     order.status = target
     order.updated_at = now
     stamp = STAMPS.get(target)
     if stamp and getattr(order, stamp) is None:
-        setattr(order, stamp, now)
+        setattr(order, stamp, happened)
     if target in CLOSING:
         order.closed_at = now
     for name, value in fields.items():
         setattr(order, name, value)
     order.save()
-    _record(order, "status", source_status, reason, ctx=ctx, data=data, source=source, at=now)
+    _record(order, "status", source_status, reason, ctx=ctx, data=data, source=source, at=happened)
     events.publish(
         f"orders.{target}",
         {
@@ -513,6 +517,19 @@ def _release_for_picking(ctx: Context, order: Order) -> None:
 # -- the hub ----------------------------------------------------------------------------------
 
 
+def _event_time(value: str | None) -> dt.datetime | None:
+    """A carrier's event time from an event payload; never in the future (clock skew)."""
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return min(when, clock.now())
+
+
 def on_fulfillment(name: str, payload: dict, *, source: str) -> None:
     targets = {
         "fulfillment.packed": (S.PACKED, _("Packed at the hub.")),
@@ -540,7 +557,10 @@ def on_fulfillment(name: str, payload: dict, *, source: str) -> None:
             return
         target, reason = targets[name]
         # (Packing is optional on the timeline: CLEARED may go straight to SHIPPED.)
-        moved = _try_move(order, target, reason, source=source, data=dict(payload))
+        at = _event_time(payload.get("delivered_at")) if target == S.DELIVERED else None
+        if at and order.shipped_at and at < order.shipped_at:
+            at = order.shipped_at  # the timeline never runs backwards
+        moved = _try_move(order, target, reason, source=source, data=dict(payload), at=at)
         if moved and target in (S.SHIPPED, S.DELIVERED):
             _email_later(order, str(target))
 
