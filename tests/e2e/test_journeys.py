@@ -87,3 +87,40 @@ def test_skip_link_is_the_first_tab_stop(page):
     expect(skip).to_be_in_viewport()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#main$"))
+
+
+def test_buyer_makes_a_personal_api_token_uses_it_and_revokes_it(page, buyer_user, password):
+    import json
+    import urllib.error
+    import urllib.request
+
+    log_in(page, buyer_user.email, password)
+    page.goto("/accounts/profile/")
+    page.get_by_label("Token name").fill("My shopping app")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("Your new token").input_value()
+    assert secret.startswith("ehub_")
+
+    def me() -> tuple[int, dict]:
+        request = urllib.request.Request(
+            page.url.split("/accounts/")[0] + "/api/v1/me",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        try:
+            with urllib.request.urlopen(request) as answer:  # noqa: S310 - the test server
+                return answer.status, json.load(answer)
+        except urllib.error.HTTPError as refused:
+            return refused.code, json.load(refused)
+
+    status, body = me()
+    assert (status, body["user"]["email"], body["org"]) == (200, buyer_user.email, None)
+
+    page.goto("/accounts/profile/")
+    expect(page.get_by_label("Your new token")).to_have_count(0)  # shown once only
+    row = page.get_by_role("row", name=re.compile("My shopping app"))
+    row.get_by_role("button", name=re.compile("Revoke")).click()
+    expect(page.get_by_role("status").or_(page.locator(".messages"))).to_contain_text(
+        "is revoked"
+    )
+    status, body = me()
+    assert (status, body["code"]) == (401, "invalid_token")

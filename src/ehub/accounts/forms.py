@@ -153,3 +153,12 @@ class AdminUserChangeForm(_EmailMixin, auth_forms.UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+
+class PersonalTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Token name"),
+        max_length=100,
+        help_text=_("Say what will use it, e.g. “My shopping app”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )

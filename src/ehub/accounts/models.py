@@ -162,9 +162,15 @@ class BuyerProfile(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for the REST API, scoped to one organization. Only its hash is stored."""
+    """A bearer token for the REST API. Only its hash is stored.
 
-    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
+    An organization's token (``org`` set) acts for that organization with its creator's roles
+    there; a personal token (``org`` empty) acts for its creator alone, as a buyer does when
+    signed in, and reaches no organization's data."""
+
+    org = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     created_by = models.ForeignKey(
         User, null=True, on_delete=models.SET_NULL, related_name="api_tokens"
     )

@@ -79,9 +79,10 @@ def build_context(
 
 
 def context_for_token(token: ApiToken, request_id: str = "") -> Context:
-    """API calls made with a token act for the token's org, with the creator's roles there."""
+    """API calls made with a token act for the token's org, with the creator's roles there; a
+    personal token acts for its creator with no organization."""
     roles: frozenset[str] = frozenset()
-    if token.created_by_id:
+    if token.created_by_id and token.org_id is not None:
         roles = frozenset(
             Membership.objects.filter(user_id=token.created_by_id, org_id=token.org_id).values_list(
                 "role", flat=True
@@ -342,11 +343,7 @@ def require_org_admin(ctx: Context) -> None:
 
 def create_token(ctx: Context, name: str) -> IssuedToken:
     require_org_admin(ctx)
-    name = (name or "").strip()
-    if not name:
-        raise ValidationFailed([FieldError("name", _("Give the token a name."), "required")])
-    if len(name) > 100:
-        raise ValidationFailed([FieldError("name", _("Use at most 100 characters."), "too_long")])
+    name = _token_name(name)
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
@@ -375,6 +372,76 @@ def revoke_token(ctx: Context, token_id: int) -> ApiToken:
     return token
 
 
+def _token_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed([FieldError("name", _("Give the token a name."), "required")])
+    if len(name) > 100:
+        raise ValidationFailed([FieldError("name", _("Use at most 100 characters."), "too_long")])
+    return name
+
+
+def _require_signed_in(ctx: Context) -> None:
+    if not ctx.is_authenticated:
+        raise PermissionDenied(_("Sign in first."))
+
+
+# A personal token is made by a person for their own scripts or apps (a buyer's, say): it acts
+# for that person with no organization, so a merchant's staff member cannot use one to reach
+# the company's data. Creating and revoking it needs the person's own signed-in session.
+MAX_PERSONAL_TOKENS = 20
+
+
+def create_personal_token(ctx: Context, name: str) -> IssuedToken:
+    _require_signed_in(ctx)
+    name = _token_name(name)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=ctx.user.pk).first()  # one at a time
+        active = ApiToken.objects.filter(
+            created_by=ctx.user, org__isnull=True, revoked_at__isnull=True
+        ).count()
+        if active >= MAX_PERSONAL_TOKENS:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "name",
+                        _("You have %(n)d active tokens: revoke one you no longer use first.")
+                        % {"n": active},
+                        "too_many",
+                    )
+                ]
+            )
+        prefix = secrets.token_hex(4)
+        raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        token = ApiToken.objects.create(
+            org=None, created_by=ctx.user, name=name, prefix=prefix, token_hash=_hash_token(raw)
+        )
+        audit.record(ctx, "api_token.created", token, after={"name": name, "prefix": prefix})
+    return IssuedToken(token=token, secret=raw)
+
+
+def list_personal_tokens(ctx: Context) -> QuerySet:
+    _require_signed_in(ctx)
+    return ApiToken.objects.filter(created_by=ctx.user, org__isnull=True)
+
+
+def revoke_personal_token(ctx: Context, token_id: int) -> ApiToken:
+    _require_signed_in(ctx)
+    with transaction.atomic():
+        token = (
+            ApiToken.objects.select_for_update()
+            .filter(pk=token_id, created_by=ctx.user, org__isnull=True)
+            .first()
+        )
+        if token is None:
+            raise NotFound(_("Token not found."))
+        if token.revoked_at is None:
+            token.revoked_at = clock.now()
+            token.save(update_fields=["revoked_at"])
+            audit.record(ctx, "api_token.revoked", token, after={"prefix": token.prefix})
+    return token
+
+
 # Writing last_used_at on every call would turn each read into a write; minute precision is enough.
 _LAST_USED_RESOLUTION_SECONDS = 60
 
@@ -388,10 +455,12 @@ def authenticate_token(raw: str) -> ApiToken | None:
         .filter(token_hash=_hash_token(raw), revoked_at__isnull=True)
         .first()
     )
-    if token is None or token.org.status == OrgStatus.SUSPENDED:
+    if token is None or (token.org is not None and token.org.status == OrgStatus.SUSPENDED):
         return None
     if token.created_by is not None and not token.created_by.is_active:
         return None
+    if token.org_id is None and token.created_by is None:
+        return None  # a personal token whose owner was deleted acts for nobody
     now = clock.now()
     if (
         token.last_used_at is None

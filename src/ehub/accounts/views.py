@@ -28,6 +28,7 @@ from .forms import (
     BuyerSignupForm,
     LoginForm,
     MerchantSignupForm,
+    PersonalTokenForm,
 )
 from .middleware import context_of
 
@@ -219,16 +220,62 @@ def profile(request):
         else:
             messages.success(request, _("Your identity for customs is saved."))
             return redirect("accounts:profile")
+    return _profile_page(request, form=form, status=422 if form.is_bound else 200)
+
+
+def _declared(request) -> dict | None:
     buyer = services.buyer_identity(context_of(request))
-    declared = None
-    if buyer is not None and buyer.id_number:
-        declared = {
-            "real_name": mask(buyer.real_name, visible=1),
-            "id_number": mask(buyer.id_number),
-            "phone": mask(buyer.phone),
-            "verified": buyer.id_verified,
-        }
-    status = 422 if form.is_bound else 200
-    return render(
-        request, "accounts/profile.html", {"form": form, "declared": declared}, status=status
+    if buyer is None or not buyer.id_number:
+        return None
+    return {
+        "real_name": mask(buyer.real_name, visible=1),
+        "id_number": mask(buyer.id_number),
+        "phone": mask(buyer.phone),
+        "verified": buyer.id_verified,
+    }
+
+
+def _profile_page(request, *, form=None, token_form=None, issued=None, status=200):
+    tokens = services.list_personal_tokens(context_of(request))
+    response = render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form or BuyerIdentityForm(),
+            "declared": _declared(request),
+            "token_form": token_form or PersonalTokenForm(),
+            "tokens": tokens.order_by("-created_at")[:50],
+            "issued": issued,
+        },
+        status=status,
     )
+    if issued is not None:
+        # The secret is in this page only: keep it out of every cache and the history.
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def token_create(request):
+    """A personal API token (for the buyer's own scripts and apps); shown once."""
+    form = PersonalTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            issued = services.create_personal_token(context_of(request), form.cleaned_data["name"])
+        except ValidationFailed as exc:
+            add_service_errors(form, exc)
+        else:
+            return _profile_page(request, issued=issued)
+    return _profile_page(request, token_form=form, status=422)
+
+
+@require_POST
+@login_required
+def token_revoke(request, token_id: int):
+    try:
+        token = services.revoke_personal_token(context_of(request), token_id)
+    except NotFound:
+        raise Http404 from None
+    messages.success(request, _("Token “%(name)s” is revoked.") % {"name": token.name})
+    return redirect(reverse("accounts:profile") + "#tokens-title")

@@ -77,8 +77,12 @@ class Command(BaseCommand):
         )
         if token is None:
             raise CommandError(f"no token {opts['prefix']!r}")
-        ctx = services.Context(
-            user=token.created_by, org=token.org, roles=frozenset({"owner"}), via="cli"
-        )
-        services.revoke_token(ctx, token.pk)
+        if token.org_id is None:  # a personal token: revoked as its owner would
+            ctx = services.Context(user=token.created_by, org=None, roles=frozenset(), via="cli")
+            services.revoke_personal_token(ctx, token.pk)
+        else:
+            ctx = services.Context(
+                user=token.created_by, org=token.org, roles=frozenset({"owner"}), via="cli"
+            )
+            services.revoke_token(ctx, token.pk)
         self.stdout.write(f"revoked {token.prefix}")
