@@ -4,8 +4,8 @@ through the HTTP API of a real production server.
 Set-up (a child process): migrate the bench database (PostgreSQL ``EHUB_BENCH_DATABASE_URL``,
 database ``ehub_orders_bench`` by default; created if missing), a platform, a hub, a merchant's
 durian SKU, an approved Malaysia Week offer of 1,000 units (limit 1 per buyer), an MYR→CNY
-rate, China's tariff, and 5,000 buyers, each with an API token, a cart holding the offer and
-a distinct valid resident ID number.
+rate, China's tariff, and 5,000 buyers, each with a personal API token, a cart holding the
+offer and a distinct valid resident ID number.
 
 Then ``ehub serve`` (gunicorn, ``EHUB_BENCH_FLASH_WEB_WORKERS`` workers, default 2) runs with
 the Redis gate on (``EHUB_REDIS_URL``, default redis://127.0.0.1:6379/14), and
@@ -128,9 +128,6 @@ def _setup(env: dict, out) -> None:
     hub = Organization.objects.create(
         kind=OrgKind.HUB_OPERATOR, legal_name=f"Bench hub {run}", country="MY"
     )
-    buyers_org = Organization.objects.create(
-        kind=OrgKind.PAYMENT_PROVIDER, legal_name=f"Bench buyers {run}", country="CN"
-    )
     product = Product.objects.create(
         org=merchant, status=ProductStatus.ACTIVE, gcode="0811909000", gross_weight_g=1200
     )
@@ -168,7 +165,7 @@ def _setup(env: dict, out) -> None:
         raws.append(raw)
         tokens.append(
             ApiToken(
-                org=buyers_org,
+                org=None,  # a personal token: the buyer's own, as on the profile page
                 created_by=user,
                 name="bench",
                 prefix=raw.split("_")[1],
