@@ -20,7 +20,9 @@ The server runs ``EHUB_BENCH_FLASH_WEB_THREADS`` threads per worker (default 8, 
 without its access log. Also reported: the server's CPU seconds (its processes' user+system
 time over the run, from /proc) per placed order and per request, and what that CPU cost
 would give with both cores to the server — a figure a shared, busy machine disturbs less
-than the wall-clock rate. Database: ``EHUB_BENCH_FLASH_DATABASE`` (default ehub_flash_bench).
+than the wall-clock rate. Then (unless ``EHUB_BENCH_FLASH_FLOOR=0``) the floor: the same
+5,000 requests from the same clients at one instant to ``GET /healthz``, a view that does no
+work at all — the most any Django endpoint of this server can do on this machine. Database: ``EHUB_BENCH_FLASH_DATABASE`` (default ehub_flash_bench).
 
 Run alone: ``EHUB_BENCH_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/ehub_orders_bench
 .venv/bin/python -m bench flash_sale``. Without a PostgreSQL URL it is skipped (a one-writer
@@ -48,6 +50,7 @@ BUYERS = 5_000
 TARGET_ORDERS_PER_S = 1_000
 TARGET_P99_MS = 500
 THREADS = 32
+FLOOR = os.environ.get("EHUB_BENCH_FLASH_FLOOR", "1") != "0"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -192,7 +195,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _client(port: int, jobs: list[dict], start_at: float, out) -> None:
+def _client(port: int, jobs: list[dict], start_at: float, out, floor: bool = False) -> None:
+    """POST each job's checkout (or, with ``floor``, GET /healthz: the same number of requests
+    from the same clients to a view that does nothing) and put [(status, t0, t1, code)]."""
     results: list[tuple[int, float, float, str]] = []
     lock = threading.Lock()
     chunks = [jobs[i::THREADS] for i in range(THREADS)]
@@ -222,11 +227,14 @@ def _client(port: int, jobs: list[dict], start_at: float, out) -> None:
             t0 = time.time()
             code, kind = 0, ""
             try:
-                conn.request("POST", f"/api/v1/carts/{job['cart']}/checkout", body, headers)
+                if floor:
+                    conn.request("GET", "/healthz", headers=headers)
+                else:
+                    conn.request("POST", f"/api/v1/carts/{job['cart']}/checkout", body, headers)
                 response = conn.getresponse()
                 data = response.read()
                 code = response.status
-                if code != 201:
+                if code != (200 if floor else 201):
                     try:
                         kind = json.loads(data).get("code", "")
                     except ValueError:
@@ -300,6 +308,32 @@ def _cpu_seconds(pid: int | None) -> float:
         if mine:
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def _floor(ctx, port: int, jobs: list[dict], clients: int, box) -> dict:
+    """The same 5,000 requests from the same clients at the same instant, to /healthz (a view
+    with no database, no session, no work): what this server and load generator can do at all
+    on this machine. No Django endpoint can beat it, so it bounds the sale's rate and p99."""
+    start_at = time.time() + 2.0
+    procs = [
+        ctx.Process(target=_client, args=(port, jobs[i::clients], start_at, box, True))
+        for i in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    results = []
+    for _ in procs:
+        results.extend(box.get())
+    for p in procs:
+        p.join()
+    ok = [r for r in results if r[0] == 200]
+    latencies = [(r[2] - r[1]) * 1000 for r in results]
+    elapsed = max(r[2] for r in results) - start_at
+    return {
+        "rate": len(ok) / elapsed if elapsed > 0 else 0.0,
+        "p99": _pct(latencies, 99),
+        "failed": len(results) - len(ok),
+    }
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -386,6 +420,7 @@ def run() -> list[dict]:
         samples.append((time.time(), _cpu_seconds(server.pid), _cpu_seconds(None)))
         for p in procs:
             p.join()
+        floor = _floor(ctx, port, jobs, clients, box) if FLOOR else None
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -415,6 +450,22 @@ def run() -> list[dict]:
     kinds: dict[str, int] = {}
     for r in errors:
         kinds[f"{r[0]} {r[3]}"] = kinds.get(f"{r[0]} {r[3]}", 0) + 1
+    floor_rows = []
+    if floor is not None:
+        floor_rows = [
+            {
+                "metric": "floor: GET /healthz, same clients and load (requests/s)",
+                "value": round(floor["rate"], 1),
+                "unit": f"requests/s ({floor['failed']} failed)",
+                "target": None,
+            },
+            {
+                "metric": "floor: GET /healthz p99",
+                "value": round(floor["p99"], 1),
+                "unit": "ms",
+                "target": None,
+            },
+        ]
     return [
         {
             "metric": "orders placed/s",
@@ -468,6 +519,7 @@ def run() -> list[dict]:
             "unit": "orders/s = 2 cores / (web + db CPU per order), load generator excluded",
             "target": None,
         },
+        *floor_rows,
     ]
 
 
