@@ -6,6 +6,8 @@ import dataclasses
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ehub.core.money import Money
 from ehub.customs.domain.risk import (
@@ -18,6 +20,7 @@ from ehub.customs.domain.risk import (
     parse_rules,
     shipped_restricted,
     shipped_rules,
+    shipped_screen,
 )
 
 
@@ -136,3 +139,47 @@ def test_rules_and_list_are_data():
         parse_rules("[lanes]\namber = 1\n")
     with pytest.raises(ValueError, match="row 2"):
         parse_restricted("name,aliases\n,\n")
+
+
+def _screen_everything(screen, name):
+    """``Screen.hit`` without the length prefilter: every entry through difflib's bounds."""
+    from difflib import SequenceMatcher
+
+    from ehub.customs.domain.risk import normalise_name
+
+    normal = normalise_name(name)
+    if not normal:
+        return None
+    best = None
+    matcher = SequenceMatcher(autojunk=False)
+    for candidate in (normal, " ".join(sorted(normal.split()))):
+        matcher.set_seq2(candidate)
+        for listed, party in screen._entries:
+            matcher.set_seq1(listed)
+            if (
+                matcher.real_quick_ratio() >= screen.similarity
+                and matcher.quick_ratio() >= screen.similarity
+            ):
+                score = matcher.ratio()
+                if score >= screen.similarity and (best is None or score > best[1]):
+                    best = (party, score)
+    return best
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        [p.name for p in shipped_restricted()]
+        + [a for p in shipped_restricted() for a in p.aliases]
+        + ["买家0000001", "Durian Raja Sdn. Bhd.", ""]
+    ).flatmap(
+        lambda base: st.builds(
+            lambda cut, extra: base[: len(base) - cut] + extra,
+            st.integers(0, 3),
+            st.text("abc .-伟", max_size=3),
+        )
+    )
+)
+def test_screen_length_prefilter_changes_no_answer(name):
+    screen = shipped_screen()
+    assert screen.hit(name) == _screen_everything(screen, name)

@@ -324,14 +324,18 @@ CASES = [
 ]
 
 
-def _run(lines, options):
+def _kwargs(options):
     kwargs = {"limits": options.get("limits", LIMITS)}
     for name in ("freight", "insurance", "discount", "quota_used"):
         if name in options:
             kwargs[name] = cny(options[name])
     if "used_qty" in options:
         kwargs["used_qty"] = options["used_qty"]
-    return compute_tax(lines, **kwargs)
+    return kwargs
+
+
+def _run(lines, options):
+    return compute_tax(lines, **_kwargs(options))
 
 
 @pytest.mark.parametrize(
@@ -553,3 +557,61 @@ def test_boundaries_to_the_fen(fen, used, regime):
         quota_used=Money(used, "CNY"),
     )
     assert result.regime is regime
+
+
+# -- the integer arithmetic against the Fraction formulation ------------------------------
+
+# Any rate the tariff files could hold: up to 4 decimal places, CT below 1.
+any_rate_st = st.integers(0, 9999).map(lambda n: D(n) / 10000)
+any_rates_st = st.builds(
+    TaxRates,
+    vat=any_rate_st,
+    consumption=any_rate_st,
+    duty=any_rate_st,
+    positive_list=st.booleans().map(lambda off: not off) | st.just(True),
+)
+any_line_st = st.builds(
+    OrderLine,
+    gcode=st.sampled_from(["3304990010", "1806320000", "0810600000"]),
+    qty=st.integers(1, 5) | st.decimals(D("0.001"), D("9"), places=3),
+    unit_price=st.integers(0, 600_000).map(lambda fen: Money(fen, "CNY")),
+    rates=any_rates_st,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(any_line_st, min_size=0, max_size=6),
+    st.integers(0, 500_000).map(lambda fen: Money(fen, "CNY")),
+    st.integers(0, 50_000).map(lambda fen: Money(fen, "CNY")),
+    money_st,
+    quota_st,
+    st.sampled_from([LIMITS, LIMITS_2018]),
+)
+def test_integer_arithmetic_matches_fractions_to_the_fen(
+    lines, freight, insurance, discount, quota, limits
+):
+    from tests.customs.tax_reference import compute_tax_reference
+
+    options = {
+        "limits": limits,
+        "freight": freight,
+        "insurance": insurance,
+        "discount": discount,
+        "quota_used": quota,
+    }
+    try:
+        expected = compute_tax_reference(lines, **options)
+    except ValueError as exc:  # e.g. freight to share over no lines at all
+        with pytest.raises(type(exc)):
+            compute_tax(lines, **options)
+        return
+    assert compute_tax(lines, **options) == expected
+
+
+@pytest.mark.parametrize(("case_id", "lines", "options"), [(c[0], c[1], c[2]) for c in CASES])
+def test_hand_computed_cases_match_fractions(case_id, lines, options):
+    from tests.customs.tax_reference import compute_tax_reference
+
+    kwargs = _kwargs(options)
+    assert compute_tax(lines, **kwargs) == compute_tax_reference(lines, **kwargs), case_id

@@ -120,24 +120,47 @@ _PERSONAL = frozenset({"buyerIdNumber", "payerIdNumber"})
 def document_fields(record: Any) -> Any:
     """A document record as JSON for ``CustomsDocument.fields``: decimals as text, ID numbers
     masked. Walks the dataclass directly (``dataclasses.asdict`` deep-copies, four times slower:
-    it runs once per filed document)."""
+    it runs once per filed document), with a converter generated per record class."""
     if type(record) is str or record is None:
         return record
-    names = _field_names(type(record))
-    if names is not None:
-        out = {}
-        for name in names:
-            value = getattr(record, name)
-            if type(value) is str:
-                out[name] = mask_id(value) if name in _PERSONAL else value
-            else:
-                out[name] = document_fields(value)
-        return out
+    convert = _converter(type(record))
+    if convert is not None:
+        return convert(record)
     if isinstance(record, list | tuple):
         return [document_fields(v) for v in record]
     if isinstance(record, Decimal):
         return format(record, "f")
     return record
+
+
+@functools.cache
+def _converter(cls: type) -> Any:
+    """``document_fields`` of one dataclass as a single dict display (None for other types):
+    each field's usual type is handled inline, anything else goes to ``document_fields``."""
+    names = _field_names(cls)
+    if names is None:
+        return None
+    items = []
+    for name in names:
+        get = f"r.{name}"
+        if name in _PERSONAL:
+            items.append(f"{name!r}: _mask({get}) if _type({get}) is _str else _walk({get})")
+        else:
+            items.append(
+                f"{name!r}: {get} if _type({get}) is _str "
+                f"else _format({get}, 'f') if _type({get}) is _Decimal else _walk({get})"
+            )
+    env = {
+        "_mask": mask_id,
+        "_type": type,
+        "_str": str,
+        "_Decimal": Decimal,
+        "_format": format,
+        "_walk": document_fields,
+    }
+    code = "def convert(r):\n    return {" + ", ".join(items) + "}"
+    exec(code, env)  # noqa: S102 - built from dataclass field names
+    return env["convert"]
 
 
 @functools.cache
@@ -176,6 +199,16 @@ class Facts:
     # itemNo → the catalog's unit price in CNY (``services.reference_prices``), for the
     # undervaluation rule; lines without one are not judged on price.
     reference_prices: Mapping[str, Money] = dataclasses.field(default_factory=dict)
+    # ``tariff_facts(rates)``, when the caller evaluates many declarations with the same rates.
+    tariff: Mapping[str, GoodsFacts] | None = None
+
+
+def tariff_facts(rates: Mapping[str, LineRates]) -> dict[str, GoodsFacts]:
+    """What matching needs of each tariff line in ``rates``."""
+    return {
+        code: GoodsFacts(r.cbec_positive, r.qty_limit, r.qty_limit_unit)
+        for code, r in rates.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -190,6 +223,13 @@ class Evaluation:
 
 
 def _cny(value: Decimal | None) -> Money:
+    """A document amount in fen, half up. An amount with at most two decimal places (almost
+    all of them) is converted exactly without ``Money.from_decimal``'s rounding context."""
+    if type(value) is Decimal:
+        _sign, digits, exponent = value.as_tuple()
+        if type(exponent) is int and exponent >= -2 and len(digits) + exponent <= 20:
+            amount = int(value.scaleb(2))  # exact: at most 22 digits, no fraction left
+            return Money(amount, CNY)
     return Money.from_decimal(value or Decimal(0), CNY, Rounding.HALF_UP)
 
 
@@ -204,10 +244,7 @@ def evaluate(
 ) -> Evaluation:
     """Match, tax and risk of one declaration's documents (no database access). ``screen`` is
     the restricted-party list to use (the shipped one by default; batches pass a memoising one)."""
-    goods = {
-        code: GoodsFacts(r.cbec_positive, r.qty_limit, r.qty_limit_unit)
-        for code, r in facts.rates.items()
-    }
+    goods = facts.tariff if facts.tariff is not None else tariff_facts(facts.rates)
     mismatches = match_documents(
         order,
         payment,
@@ -369,6 +406,7 @@ def build_inventory(
     tariff line comes from ``goods`` by itemNo (else by item name)."""
     head = order.OrderHead
     moment = (now or clock.now()).astimezone(BEIJING)
+    stamp14, date8, _stamp17 = _stamps(moment, moment.utcoffset())
     agent_code, agent_name = agent or (head.ebpCode, head.ebpName)
     lines = []
     for line in order.OrderList:
@@ -396,7 +434,7 @@ def build_inventory(
         InventoryHead=d.InventoryHead(
             guid=new_guid(),
             appType="1",
-            appTime=moment.strftime("%Y%m%d%H%M%S"),
+            appTime=stamp14,
             appStatus="2",
             orderNo=head.orderNo,
             ebpCode=head.ebpCode,
@@ -409,8 +447,8 @@ def build_inventory(
             copNo=declaration.cop_no,
             assureCode=head.ebpCode,
             ieFlag="I",
-            declTime=moment.strftime("%Y%m%d"),
-            ieDate=moment.strftime("%Y%m%d"),
+            declTime=date8,
+            ieDate=date8,
             customsCode=CUSTOMS_CODE,
             portCode=CUSTOMS_CODE,
             buyerIdType=head.buyerIdType,
@@ -481,12 +519,18 @@ def check_document(message: d.Message | bytes | str) -> tuple[d.Message, str]:
     return parsed, xml
 
 
+def new_declaration_ids() -> tuple[str, str]:
+    """A fresh public id for a declaration and the copNo derived from it."""
+    public_id = new_public_id("CDL")
+    return public_id, "D" + public_id.split("-", 1)[1].replace("-", "")
+
+
 def new_declaration(filing_org, order_no: str, now: datetime) -> Declaration:
     """An unsaved declaration for ``order_no``, with a fresh public id and copNo."""
-    public_id = new_public_id("CDL")
+    public_id, cop_no = new_declaration_ids()
     return Declaration(
         public_id=public_id,
-        cop_no="D" + public_id.split("-", 1)[1].replace("-", ""),
+        cop_no=cop_no,
         filing_org=filing_org,
         order_no=order_no,
         created_at=now,
@@ -794,7 +838,16 @@ def decision_payload(decl: Declaration, status: str, info: str) -> dict[str, Any
 
 def _time17(moment: datetime) -> str:
     """A receipt's ``returnTime``: YYYYMMDDhhmmss and milliseconds."""
-    return moment.strftime("%Y%m%d%H%M%S") + f"{moment.microsecond // 1000:03d}"
+    return _stamps(moment, moment.utcoffset())[2]
+
+
+@functools.lru_cache(maxsize=64)
+def _stamps(moment: datetime, offset: timedelta | None) -> tuple[str, str, str]:
+    """``moment`` as YYYYMMDDhhmmss, YYYYMMDD and YYYYMMDDhhmmssSSS, remembered for the last
+    few moments (a batch stamps all its lists and receipts with one). Equal aware datetimes
+    can differ in zone, so the offset is part of the key."""
+    time14 = moment.strftime("%Y%m%d%H%M%S")
+    return time14, moment.strftime("%Y%m%d"), time14 + f"{moment.microsecond // 1000:03d}"
 
 
 def _invt_no(decl: Declaration) -> str:

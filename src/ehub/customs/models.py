@@ -106,8 +106,12 @@ class Lane(models.TextChoices):
 class Declaration(models.Model):
     public_id = models.CharField(max_length=32, unique=True)
     cop_no = models.CharField(max_length=20, unique=True)  # the list's copNo: links receipts
+    # Looked up through the (filing_org, order_no) unique index: no index of its own.
     filing_org = models.ForeignKey(
-        "accounts.Organization", on_delete=models.PROTECT, related_name="customs_declarations"
+        "accounts.Organization",
+        on_delete=models.PROTECT,
+        related_name="customs_declarations",
+        db_index=False,
     )
     order_no = models.CharField(max_length=60)
     ebp_code = models.CharField(max_length=18, blank=True)
@@ -162,7 +166,10 @@ class DocumentKind(models.TextChoices):
 
 
 class CustomsDocument(models.Model):
-    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="documents")
+    # Looked up through the (declaration, kind) unique index: no index of its own.
+    declaration = models.ForeignKey(
+        Declaration, on_delete=models.CASCADE, related_name="documents", db_index=False
+    )
     kind = models.CharField(max_length=6, choices=DocumentKind.choices)
     guid = models.CharField(max_length=36)
     xml = EncryptedTextField()  # the message as filed
@@ -181,7 +188,10 @@ class CustomsDocument(models.Model):
 
 
 class Receipt(models.Model):
-    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="receipts")
+    # Looked up through the (declaration, guid) unique index: no index of its own.
+    declaration = models.ForeignKey(
+        Declaration, on_delete=models.CASCADE, related_name="receipts", db_index=False
+    )
     kind = models.CharField(max_length=6)  # CEB622, CEB312...
     guid = models.CharField(max_length=36)
     return_status = models.CharField(max_length=4)

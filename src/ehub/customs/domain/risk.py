@@ -142,6 +142,7 @@ class Screen:
 
     def __init__(self, parties: Sequence[RestrictedParty], similarity: float) -> None:
         self.similarity = similarity
+        self._by_length: dict[int, list[tuple[str, RestrictedParty]]] = {}
         self._entries: list[tuple[str, RestrictedParty]] = []
         for party in parties:
             for name in (party.name, *party.aliases):
@@ -156,20 +157,31 @@ class Screen:
         if not normal:
             return None
         best: tuple[RestrictedParty, float] | None = None
+        similarity = self.similarity
         matcher = SequenceMatcher(autojunk=False)
         for candidate in (normal, " ".join(sorted(normal.split()))):
             matcher.set_seq2(candidate)
-            for listed, party in self._entries:
+            for listed, party in self._near(len(candidate)):
                 matcher.set_seq1(listed)
-                # Cheap upper bounds first, as difflib.get_close_matches does.
-                if (
-                    matcher.real_quick_ratio() >= self.similarity
-                    and matcher.quick_ratio() >= self.similarity
-                ):
+                if matcher.quick_ratio() >= similarity:
                     score = matcher.ratio()
-                    if score >= self.similarity and (best is None or score > best[1]):
+                    if score >= similarity and (best is None or score > best[1]):
                         best = (party, score)
         return best
+
+    def _near(self, length: int) -> list[tuple[str, RestrictedParty]]:
+        """The entries that pass the first of difflib's cheap upper bounds for a name of
+        ``length`` characters, as ``get_close_matches`` applies it: ``real_quick_ratio``,
+        which depends on the two lengths only (2·min / sum), so it is worked out once per
+        length."""
+        found = self._by_length.get(length)
+        if found is None:
+            found = self._by_length[length] = [
+                (listed, party)
+                for listed, party in self._entries
+                if 2.0 * min(len(listed), length) / (len(listed) + length) >= self.similarity
+            ]
+        return found
 
 
 @cache

@@ -41,6 +41,12 @@ remainder of their exact amounts: lines always sum to the total and each is with
 its exact value. Rounding the exact sum once (not summing rounded lines) makes an order of
 several lines at one rate pay exactly what the rule gives on the order's dutiable price, and
 makes the tax grow monotonically with freight, insurance and prices.
+
+The exact amounts are kept as integer numerators over integer denominators (fen), brought to
+one common denominator per tax for the rounding and the split: the same rational numbers as
+``fractions.Fraction`` would hold, without normalising after every operation (the clearance
+batch computes the tax of every declaration). ``tests/customs/test_tax.py`` checks the result
+against the ``Fraction`` formulation to the fen.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from math import lcm
 from typing import Any
 
 from django.utils.translation import get_language
@@ -167,30 +174,32 @@ class TaxResult:
 # -- exact arithmetic ------------------------------------------------------------------------
 
 
-def _round_half_up(value: Fraction) -> int:
-    if value < 0:
+def _split_ratios(exact: Sequence[tuple[int, int]]) -> tuple[int, list[int]]:
+    """The rounded total of the rationals ``numerator / denominator`` (denominators > 0) and
+    per-line amounts summing to it: each line gets its floor, and the fen left over go to the
+    largest remainders (earlier lines first on ties). Over one common denominator the floors,
+    the remainders and their order are all integers."""
+    if not exact:
+        return 0, []
+    common = lcm(*(den for _num, den in exact))
+    nums = [num * (common // den) for num, den in exact]
+    whole = sum(nums)
+    if whole < 0:
         raise ValueError("taxes are never negative")
-    return int(value + Fraction(1, 2))  # int() truncates toward zero, i.e. floors here
-
-
-def _split_exact(exact: Sequence[Fraction]) -> tuple[int, list[int]]:
-    """The rounded total and per-line amounts summing to it (largest remainder)."""
-    total = _round_half_up(sum(exact, Fraction(0)))
-    parts = [int(value) for value in exact]  # floors (non-negative)
+    total = (2 * whole + common) // (2 * common)  # half up
+    parts = [num // common for num in nums]  # floors (non-negative)
     leftover = total - sum(parts)
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - parts[i]), i))
-    if leftover >= 0:
+    if leftover > 0:
+        order = sorted(range(len(nums)), key=lambda i: (-(nums[i] % common), i))
         for i in order[:leftover]:
             parts[i] += 1
-    else:  # cannot happen: total >= sum of floors; kept for clarity of the invariant
-        raise AssertionError("rounded total below the sum of floors")
     return total, parts
 
 
-def _fraction(rate: Decimal, what: str) -> Fraction:
+def _ratio(rate: Decimal, what: str) -> tuple[int, int]:
     if not isinstance(rate, Decimal | int) or isinstance(rate, bool):
         raise TypeError(f"{what} must be a Decimal, not {type(rate).__name__}")
-    return Fraction(rate)
+    return rate.as_integer_ratio()
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -229,16 +238,25 @@ def _check(lines: Sequence[OrderLine], amounts: Mapping[str, Money]) -> None:
 
 
 def _shares(total: Money, weights: Sequence[int]) -> list[Money]:
+    """``total.allocate(weights)`` (equal shares when every weight is 0) for a non-negative
+    total and non-negative integer weights, in integers."""
     if total.is_zero:
         return [_ZERO] * len(weights)
-    return total.allocate(weights if any(weights) else [1] * len(weights))
-
-
-def _exact_shares(total: Money, weights: Sequence[int]) -> list[Fraction]:
+    if not weights:
+        raise ValueError("allocate needs at least one ratio")
     if not any(weights):
         weights = [1] * len(weights)
     whole = sum(weights)
-    return [Fraction(total.amount * w, whole) for w in weights]
+    amount = total.amount
+    scaled = [amount * w for w in weights]
+    parts = [x // whole for x in scaled]
+    leftover = amount - sum(parts)
+    if leftover:
+        order = sorted(range(len(parts)), key=lambda i: (-(scaled[i] % whole), i))
+        for i in order[:leftover]:
+            parts[i] += 1
+    currency = total.currency
+    return [Money(part, currency) for part in parts]
 
 
 def _fmt(money: Money) -> str:
@@ -364,30 +382,37 @@ def compute_tax(
     regime, refusal = _decide(lines, dutiable_total, quota_used, limits, used_qty or {})
 
     n = len(lines)
-    duty_exact = [Fraction(0)] * n
-    ct_exact = [Fraction(0)] * n
-    vat_exact = [Fraction(0)] * n
+    # Exact amounts as (numerator, denominator) in fen: see the module docstring.
+    duty_exact = [(0, 1)] * n
+    ct_exact = [(0, 1)] * n
+    vat_exact = [(0, 1)] * n
     if regime is not Regime.REFUSED:
-        freight_exact = _exact_shares(freight, weights)
-        insurance_exact = _exact_shares(insurance, weights)
-        share = Fraction(limits.tax_share)
+        shares = weights if any(weights) else [1] * n
+        whole = sum(shares)  # base of line i = (goods_i × whole + (F + I) × share_i) / whole
+        extra = freight.amount + insurance.amount
+        s_num, s_den = Fraction(limits.tax_share).as_integer_ratio()
         for i, line in enumerate(lines):
-            base = goods[i].amount + freight_exact[i] + insurance_exact[i]
-            vat = _fraction(line.rates.vat, "vat")
-            ct = _fraction(line.rates.consumption, "consumption")
+            base = goods[i].amount * whole + extra * shares[i]
+            v_num, v_den = _ratio(line.rates.vat, "vat")
+            c_num, c_den = _ratio(line.rates.consumption, "consumption")
+            keep = c_den - c_num  # (1 − CT) × c_den, > 0 as CT < 1
             if regime is Regime.CBEC:
-                ct_full = base * ct / (1 - ct)
-                ct_exact[i] = ct_full * share
-                vat_exact[i] = (base + ct_full) * vat * share
+                # CT = base × CT/(1−CT) × share; VAT = (base + CT in full) × VAT × share
+                #    = base × VAT × share / (1 − CT)
+                ct_exact[i] = (base * c_num * s_num, whole * keep * s_den)
+                vat_exact[i] = (base * c_den * v_num * s_num, whole * keep * v_den * s_den)
             else:
-                duty = base * _fraction(line.rates.duty, "duty")
-                duty_exact[i] = duty
-                ct_exact[i] = (base + duty) * ct / (1 - ct)
-                vat_exact[i] = (base + duty + ct_exact[i]) * vat
+                d_num, d_den = _ratio(line.rates.duty, "duty")
+                # duty = base × D; CT = base (1 + D) × CT/(1−CT);
+                # VAT = (base + duty + CT) × VAT = base (1 + D) × VAT / (1 − CT)
+                with_duty = base * (d_den + d_num)
+                duty_exact[i] = (base * d_num, whole * d_den)
+                ct_exact[i] = (with_duty * c_num, whole * d_den * keep)
+                vat_exact[i] = (with_duty * c_den * v_num, whole * d_den * keep * v_den)
 
-    duty_total, duty_parts = _split_exact(duty_exact)
-    ct_total, ct_parts = _split_exact(ct_exact)
-    vat_total, vat_parts = _split_exact(vat_exact)
+    duty_total, duty_parts = _split_ratios(duty_exact)
+    ct_total, ct_parts = _split_ratios(ct_exact)
+    vat_total, vat_parts = _split_ratios(vat_exact)
 
     line_taxes = tuple(
         LineTax(
