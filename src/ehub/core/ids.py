@@ -75,7 +75,8 @@ def _check_prefix(prefix: str) -> None:
 def new_public_id(prefix: str) -> str:
     """A new unguessable reference such as ``ORD-7K4M-9QX2-HT3P-V6XZ``."""
     _check_prefix(prefix)
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_SYMBOLS))
+    bits = secrets.randbits(5 * RANDOM_SYMBOLS)  # one draw: 5 bits a symbol, 32 symbols
+    body = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(RANDOM_SYMBOLS))
     return f"{prefix}-{_group(body + check_symbol(body))}"
 
 
