@@ -121,7 +121,9 @@ def test_inbound_to_delivered(page, world, password, browser, live_server):
     # 4. Pick by scan (a wrong item is refused), pack, print the label.
     op.goto("/hub/")
     op.get_by_role("link", name=re.compile(shipment.carrier_code + "@")).click()
+    wave_url = op.url
     op.get_by_role("link", name=waybill).click()
+    shipment_url = op.url
     for code in ("9999999999999", BARCODE, BARCODE):
         op.get_by_label("Scan the item").fill(code)
         op.get_by_label("Scan the item").press("Enter")
@@ -135,6 +137,23 @@ def test_inbound_to_delivered(page, world, password, browser, live_server):
     op.get_by_label("Height (mm)").fill("150")
     op.get_by_role("button", name="Pack").click()
     expect(op.get_by_text("Packed: 2150 g chargeable.")).to_be_visible()
+    # The wave page offers every packed parcel's label at once (one PDF, a page each).
+    op.goto(wave_url)
+    button = op.get_by_role("button", name="Print the label of the 1 packed parcel (one PDF)")
+    expect(button).to_be_visible()
+    form = op.locator("form", has=button)
+    wave_pdf = op.request.post(
+        form.get_attribute("action"),
+        form={"csrfmiddlewaretoken": form.locator("[name=csrfmiddlewaretoken]").input_value()},
+        headers={"Referer": op.url},
+    )
+    assert wave_pdf.headers["content-type"] == "application/pdf"
+    import pypdfium2
+
+    both = pypdfium2.PdfDocument(wave_pdf.body())
+    assert len(both) == 1 and waybill in both[0].get_textpage().get_text_range()
+    op.goto(shipment_url)
+
     label = op.request.get(op.locator("#print-label").get_attribute("href"))
     pdf = label.body()
     assert label.headers["content-type"] == "application/pdf" and pdf.startswith(b"%PDF")

@@ -138,6 +138,82 @@ def label_data(shipment, parcel, consignee, *, merchant_name: str, hub_name: str
     )
 
 
+# A print batch's PDFs are the only CPU-bound step of a hub's day: ``label_pdfs`` can spread
+# them over worker processes. The pool is started on first use (spawned: the workers import
+# only the labels package, never Django's database connections) and kept for the process.
+_pool: Any = None
+_pool_size = 0
+LABEL_STATS = {"pdfs": 0, "worker_cpu_s": 0.0}  # what the workers did (bench: CPU per label)
+
+
+def _render(datas: list, combined: bool) -> tuple[list[bytes], float]:
+    """Worker side: the PDFs of ``datas`` and the CPU seconds they took."""
+    import time
+
+    lb = _labels()
+    began = time.process_time()
+    pdfs = [lb.shipping_labels(datas)] if combined else [lb.shipping_label(d) for d in datas]
+    return pdfs, time.process_time() - began
+
+
+def _warm() -> None:
+    from ehub.core.pdf import cjk_font
+
+    cjk_font()
+
+
+def label_pool(workers: int):
+    """The process pool of ``workers`` label renderers (re-created if the size changes)."""
+    global _pool, _pool_size
+    if _pool is None or _pool_size != workers:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if _pool is not None:
+            _pool.shutdown()
+        _pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm
+        )
+        _pool_size = workers
+    return _pool
+
+
+def close_label_pool() -> None:
+    """Stop the label workers. Call it before a ``multiprocessing`` child returns: such a
+    child joins its own children before the interpreter's exit hooks would stop the pool."""
+    global _pool, _pool_size
+    if _pool is not None:
+        _pool.shutdown()
+        _pool, _pool_size = None, 0
+
+
+def label_pdfs(datas: list, *, combined: bool = False, workers: int = 1) -> list[bytes]:
+    """Shipping-label PDFs of ``datas`` (LabelData), in order: one per label, or (combined)
+    one PDF of all pages. ``workers`` > 1 renders in that many processes, in chunks."""
+    if not datas:
+        return []
+    if workers <= 1 or len(datas) < 2 * workers:
+        pdfs, _cpu = _render(datas, combined)
+        LABEL_STATS["pdfs"] += len(datas)
+        return pdfs
+    pool = label_pool(workers)
+    if combined:
+        # Pages cannot be merged without parsing PDFs: one worker draws the whole job.
+        pdfs, cpu = pool.submit(_render, datas, True).result()
+        LABEL_STATS["worker_cpu_s"] += cpu
+        LABEL_STATS["pdfs"] += len(datas)
+        return pdfs
+    size = -(-len(datas) // workers)
+    futures = [pool.submit(_render, datas[i : i + size], False) for i in range(0, len(datas), size)]
+    out: list[bytes] = []
+    for future in futures:
+        pdfs, cpu = future.result()
+        out.extend(pdfs)
+        LABEL_STATS["worker_cpu_s"] += cpu
+    LABEL_STATS["pdfs"] += len(datas)
+    return out
+
+
 def shipping_label(shipment, parcel, consignee, *, merchant_name: str, hub_name: str) -> bytes:
     return _labels().shipping_label(
         label_data(shipment, parcel, consignee, merchant_name=merchant_name, hub_name=hub_name)

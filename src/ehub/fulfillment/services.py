@@ -1169,17 +1169,6 @@ def get_manifest(ctx: Context, public_id: str, *, lock: bool = False) -> Manifes
     return found
 
 
-def _consume_lines(system: Context, shipment: Shipment) -> None:
-    """Ship the parcel's units out of the reservations that hold them, BY QUANTITY: a
-    flash-sale line names the offer's reservation (``offer:<OFR>``), shared by every buyer of
-    the offer, so consuming it whole would ship the other buyers' units too."""
-    by_key: dict[str, int] = {}
-    for ln in shipment.lines.all():
-        by_key[ln.reservation_key] = by_key.get(ln.reservation_key, 0) + ln.qty
-    for key in sorted(by_key):
-        inventory.consume(system, key, by_key[key])
-
-
 def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, list[str]]:
     """The carrier's driver takes the manifest: every scanned parcel is shipped (its stock
     leaves the hub: the order's reservation is consumed); a parcel on the manifest but not
@@ -1198,6 +1187,7 @@ def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, 
         shipments = list(
             manifest.shipments.select_for_update()
             .filter(status=S.MANIFESTED)
+            .defer("consignee_name", "consignee_phone", "consignee_address")  # not needed here
             .prefetch_related("lines")
         )
         by_waybill = {s.waybill_no: s for s in shipments}
@@ -1217,11 +1207,16 @@ def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, 
         for s in shipments:
             if s.waybill_no in codes:
                 _move(s, S.SHIPPED)
-                _consume_lines(system, s)
                 taken.append(s)
             else:
                 _move(s, S.LABELLED)
                 left.append(s)
+        # The parcels' units leave the hub out of the holds that keep them, BY QUANTITY (a
+        # flash-sale line names the offer's hold, shared by all its buyers): all the
+        # manifest's holds in one batch, as one consume per hold would leave them.
+        held = [(ln.reservation_key, ln.qty) for s in taken for ln in s.lines.all()]
+        for i in range(0, len(held), inventory.BATCH_MAX):
+            inventory.consume_batch(system, held[i : i + inventory.BATCH_MAX])
         # Every parcel of a side gets the same values: one UPDATE per side, not one per parcel.
         Shipment.objects.filter(pk__in=[s.pk for s in taken]).update(
             status=S.SHIPPED, shipped_at=now

@@ -11,6 +11,7 @@ urlpatterns = [
     path("inbound/", views.inbound, name="inbound"),
     path("inbound/<str:public_id>/", views.receiving, name="receiving"),
     path("waves/<int:wave_id>/", views.wave, name="wave"),
+    path("waves/<int:wave_id>/labels.pdf", views.wave_labels, name="wave_labels"),
     path("shipments/<str:waybill>/", views.shipment, name="shipment"),
     path("shipments/<str:waybill>/label.pdf", views.label, name="label"),
     path("shipments/<str:waybill>/invoice.pdf", views.invoice, name="invoice"),

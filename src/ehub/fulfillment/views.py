@@ -28,8 +28,8 @@ from ehub.core.errors import DomainError, NotFound
 from ehub.core.fields import mask
 from ehub.core.forms import add_service_errors
 
-from . import gateway, services
-from .domain import door_clock, handling_clock
+from . import batch, gateway, services
+from .domain import ShipmentStatus, door_clock, handling_clock
 from .models import Discrepancy, PickTask
 
 PER_PAGE = 25
@@ -154,8 +154,33 @@ def wave(request, wave_id: int):
     return render(
         request,
         "fulfillment/wave.html",
-        {"portal": Portal.HUB, "wave": wave_obj, "tasks": tasks, "zones": zones, "zone": zone},
+        {
+            "portal": Portal.HUB,
+            "wave": wave_obj,
+            "tasks": tasks,
+            "zones": zones,
+            "zone": zone,
+            "to_label": batch.count_in_wave(ctx, wave_obj.pk, ShipmentStatus.PACKED),
+        },
     )
+
+
+@require_POST
+@portal_required(Portal.HUB)
+def wave_labels(request, wave_id: int):
+    """Every packed parcel of the wave labelled at once: one PDF, a page per label."""
+    ctx = context_of(request)
+    services.pick_list(ctx, wave_id)  # NotFound (404) for another hub's wave
+    waybills = batch.wave_waybills(ctx, wave_id, ShipmentStatus.PACKED)
+    if not waybills:
+        messages.info(request, _("No packed parcel of this wave waits for its label."))
+        return redirect("hub:wave", wave_id)
+    try:
+        printed = batch.print_labels(ctx, waybills, combined=True)
+    except DomainError as exc:
+        _errors(request, exc)
+        return redirect("hub:wave", wave_id)
+    return _pdf(printed.combined, f"labels-wave-{wave_id}.pdf")
 
 
 class PackForm(forms.Form):

@@ -842,6 +842,295 @@ def expire_reservations(now: dt.datetime | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# Batches of holds: a hub's day books and ships thousands of single-line orders at once
+# ---------------------------------------------------------------------------------------------
+
+BATCH_MAX = 5_000  # holds per call; callers with more split them (one transaction each)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One hold of a batch: ``qty`` of ``sku`` at ``hub`` under its own idempotency ``key``."""
+
+    sku: Any
+    hub: Any
+    qty: int
+    key: str
+
+
+def _check_batch_size(n: int, field: str) -> None:
+    if n == 0:
+        raise ValidationFailed.single(field, _("Give at least one line."), "required")
+    if n > BATCH_MAX:
+        raise ValidationFailed.single(
+            field, _("At most %(n)d per batch.") % {"n": BATCH_MAX}, "too_many"
+        )
+
+
+def reserve_batch(
+    ctx: Context,
+    holds: Sequence[Hold],
+    purpose: str = "",
+    expires_at: dt.datetime | None = None,
+) -> list[Reservation]:
+    """``reserve`` for many holds, each under its own key (many orders' checkouts at once).
+
+    All or nothing: one refusal (not enough stock, a key reused for another line, bad input)
+    refuses the batch with every problem named (``holds[i].qty``...) and holds nothing. A key
+    already held for the same line is returned as it is, as ``reserve`` does. The result is
+    what one ``reserve`` per hold, in order, would leave: one Reservation and one movement per
+    new hold, the movements' levels counted up hold by hold. Statements: one read of the keys,
+    one conditional UPDATE … RETURNING per distinct (SKU, hub), one INSERT of the holds, one
+    of the movements (Django splits a very large INSERT by the backend's parameter limit).
+    A concurrent call inserting one of the same keys makes this one fail (IntegrityError)
+    without holding anything: retry it, and the twin's holds come back.
+    """
+    holds = list(holds)
+    _check_batch_size(len(holds), "holds")
+    purpose = _text(purpose, "purpose", PURPOSE_MAX)
+    errors: list[FieldError] = []
+    parsed: list[tuple[str, int, int, int]] = []  # key, sku id, hub id, qty
+    seen: set[str] = set()
+    for i, hold in enumerate(holds):
+        try:
+            key = _check_key(hold.key, f"holds[{i}].key")
+            _quantity(Operation.RESERVATION, hold.qty, f"holds[{i}].qty")
+            sku_id, hub_id = _pk(hold.sku, f"holds[{i}].sku"), _pk(hold.hub, f"holds[{i}].hub")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        if key in seen:
+            errors.append(
+                FieldError(f"holds[{i}].key", _("This key is listed twice."), "duplicate")
+            )
+            continue
+        seen.add(key)
+        parsed.append((key, sku_id, hub_id, hold.qty))
+    if errors:
+        raise ValidationFailed(errors)
+    index = {key: i for i, (key, *_rest) in enumerate(parsed)}
+    with transaction.atomic():
+        expires_at = _check_expiry(expires_at)
+        existing = {r.key: r for r in _existing_holds([p[0] for p in parsed])}
+        result: dict[str, Reservation] = {}
+        new: list[tuple[str, int, int, int]] = []
+        for key, sku_id, hub_id, qty in parsed:
+            found = existing.get(key)
+            if found is None:
+                new.append((key, sku_id, hub_id, qty))
+                continue
+            try:
+                result[key] = _same_hold(found, sku_id, hub_id, qty)
+            except Conflict as exc:
+                errors.append(FieldError(f"holds[{index[key]}].key", exc.detail, exc.code))
+        wanted: dict[tuple[int, int], int] = {}
+        for _key, sku_id, hub_id, qty in new:
+            wanted[(sku_id, hub_id)] = wanted.get((sku_id, hub_id), 0) + qty
+        now = clock.now()
+        taken: dict[tuple[int, int], tuple] = {}
+        if not errors:
+            # Ascending (SKU, hub): the lock order of every caller (see _hold_many).
+            for pair in sorted(wanted):
+                row = _take_for_hold(pair[0], pair[1], wanted[pair], now)
+                if row is None:
+                    first = next(k for k, s, h, _q in new if (s, h) == pair)
+                    stock = Stock.objects.filter(sku_id=pair[0], hub_id=pair[1]).first()
+                    errors.extend(
+                        _refused(
+                            Operation.RESERVATION,
+                            stock.pk if stock else None,
+                            Change(0, wanted[pair]),
+                            f"holds[{index[first]}].qty",
+                        ).errors
+                    )
+                else:
+                    taken[pair] = row
+        if errors:
+            raise ValidationFailed(errors)  # the atomic block gives back what was taken
+        if new:
+            made = Reservation.objects.bulk_create(
+                [
+                    Reservation(
+                        stock_id=taken[(s, h)][0],
+                        org_id=taken[(s, h)][1],
+                        key=key,
+                        qty=qty,
+                        purpose=purpose,
+                        expires_at=expires_at,
+                        created_at=now,
+                    )
+                    for key, s, h, qty in new
+                ]
+            )
+            result.update((r.key, r) for r in made)
+            # Levels as one reserve per hold would have written them, in the batch's order.
+            reserved = {pair: row[3] - wanted[pair] for pair, row in taken.items()}
+            actor_id = _actor_id(ctx)
+            movements = []
+            for key, s, h, qty in new:
+                reserved[(s, h)] += qty
+                movements.append(
+                    StockMovement(
+                        stock_id=taken[(s, h)][0],
+                        org_id=taken[(s, h)][1],
+                        reason=MovementReason(Operation.RESERVATION.value),
+                        on_hand_delta=0,
+                        reserved_delta=qty,
+                        on_hand_after=taken[(s, h)][2],
+                        reserved_after=reserved[(s, h)],
+                        reference=key[:REFERENCE_MAX],
+                        note=purpose[:NOTE_MAX],
+                        actor_id=actor_id,
+                        at=now,
+                    )
+                )
+            StockMovement.objects.bulk_create(movements)
+            _ensure_sweep(expires_at)
+    return [result[p[0]] for p in parsed]
+
+
+def _ship_from_stock(stock_id: int, qty: int, now: dt.datetime) -> tuple | None:
+    """One conditional UPDATE … RETURNING: ``qty`` held units leave the shelf (on hand and
+    reserved down); (org id, on hand, reserved) after it, or None if the row cannot give them."""
+    table = connection.ops.quote_name(Stock._meta.db_table)
+    bounds = guard(Change(-qty, -qty))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET on_hand = on_hand - %s, reserved = reserved - %s, "  # noqa: S608
+            "updated_at = %s WHERE id = %s AND on_hand >= %s AND reserved >= %s "
+            "RETURNING org_id, on_hand, reserved",
+            [
+                qty,
+                qty,
+                connection.ops.adapt_datetimefield_value(now),
+                stock_id,
+                bounds.min_on_hand,
+                bounds.min_reserved,
+            ],
+        )
+        return cursor.fetchone()
+
+
+def consume_batch(ctx: Context, items: Sequence[tuple[str, int]]) -> list[Reservation]:
+    """``consume`` for many holds at once: ``(key, qty)`` units of each leave the hub (a
+    manifest handed over). Reason ``shipment``.
+
+    A key named twice ships the sum (a flash-sale offer's shared hold). All or nothing: an
+    unknown key, a closed hold or more than it still holds refuses the batch, naming every
+    such ``items[i]``, and ships nothing. The result is that of one ``consume`` per key in key
+    order: holds counted down (closed as shipped when nothing is left), one movement per key.
+    Statements: one locking read of the holds, one UPDATE per distinct (quantity, closes)
+    group of holds, one conditional UPDATE … RETURNING per stock row, one INSERT of the
+    movements.
+    """
+    items = list(items)
+    _check_batch_size(len(items), "items")
+    errors: list[FieldError] = []
+    wanted: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i, (key, qty) in enumerate(items):
+        try:
+            key = _check_key(key, f"items[{i}].key")
+            _quantity(Operation.SHIPMENT, qty, f"items[{i}].qty")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        wanted[key] = wanted.get(key, 0) + qty
+        first.setdefault(key, i)
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        found = {
+            r.key: r
+            for r in Reservation.objects.select_for_update(of=("self",))
+            .filter(key__in=list(wanted))
+            .order_by("pk")
+        }
+        for key in sorted(wanted):
+            reservation, field = found.get(key), f"items[{first[key]}]"
+            if reservation is None:
+                errors.append(
+                    FieldError(f"{field}.key", _("Reservation %(key)s not found.") % {"key": key},
+                               "not_found")
+                )  # fmt: skip
+            elif reservation.status != ReservationStatus.ACTIVE:
+                errors.append(
+                    FieldError(
+                        f"{field}.key",
+                        _("Reservation %(key)s is no longer active.") % {"key": key},
+                        ReservationClosed.code,
+                    )
+                )
+            elif wanted[key] > reservation.held:
+                errors.append(
+                    FieldError(
+                        f"{field}.qty",
+                        _("Only %(held)d still held by reservation %(key)s.")
+                        % {"held": reservation.held, "key": key},
+                        "exceeds_held",
+                    )
+                )
+        if errors:
+            raise ValidationFailed(errors)
+        now = clock.now()
+        groups: dict[tuple[int, bool], list[int]] = {}
+        per_stock: dict[int, int] = {}
+        for key in sorted(wanted):
+            reservation, n = found[key], wanted[key]
+            groups.setdefault((n, n == reservation.held), []).append(reservation.pk)
+            per_stock[reservation.stock_id] = per_stock.get(reservation.stock_id, 0) + n
+        for (n, closes), pks in groups.items():
+            values: dict[str, Any] = {"consumed_qty": F("consumed_qty") + n}
+            if closes:
+                values.update(status=ReservationStatus.CONSUMED, closed_at=now)
+            # Conditional even under the row locks (see _take_from_hold).
+            updated = Reservation.objects.filter(
+                pk__in=pks,
+                status=ReservationStatus.ACTIVE,
+                qty__gte=F("released_qty") + F("consumed_qty") + n,
+            ).update(**values)
+            if updated != len(pks):
+                raise ReservationClosed(
+                    _("A reservation changed meanwhile; try again."), field="items"
+                )
+        after: dict[int, list[int]] = {}
+        for stock_id in sorted(per_stock):
+            row = _ship_from_stock(stock_id, per_stock[stock_id], now)
+            if row is None:  # pragma: no cover - the holds guarantee the units (CHECKs too)
+                raise _refused(Operation.SHIPMENT, stock_id, Change(0, 0), "items")
+            # Walk back to the level before the batch, then forward key by key.
+            after[stock_id] = [row[0], row[1] + per_stock[stock_id], row[2] + per_stock[stock_id]]
+        actor_id = _actor_id(ctx)
+        movements = []
+        for key in sorted(wanted):
+            reservation, n = found[key], wanted[key]
+            level = after[reservation.stock_id]
+            level[1] -= n
+            level[2] -= n
+            movements.append(
+                StockMovement(
+                    stock_id=reservation.stock_id,
+                    org_id=level[0],
+                    reason=MovementReason(Operation.SHIPMENT.value),
+                    on_hand_delta=-n,
+                    reserved_delta=-n,
+                    on_hand_after=level[1],
+                    reserved_after=level[2],
+                    reference=key[:REFERENCE_MAX],
+                    note="",
+                    actor_id=actor_id,
+                    at=now,
+                )
+            )
+            reservation.consumed_qty += n
+            if reservation.held == 0:
+                reservation.status = ReservationStatus.CONSUMED
+                reservation.closed_at = now
+        StockMovement.objects.bulk_create(movements)
+    return [found[key] for key in wanted]
+
+
+# ---------------------------------------------------------------------------------------------
 # Reads
 # ---------------------------------------------------------------------------------------------
 
