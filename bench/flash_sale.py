@@ -22,7 +22,8 @@ time over the run, from /proc) per placed order and per request, and what that C
 would give with both cores to the server — a figure a shared, busy machine disturbs less
 than the wall-clock rate. Then (unless ``EHUB_BENCH_FLASH_FLOOR=0``) the floor: the same
 5,000 requests from the same clients at one instant to ``GET /healthz``, a view that does no
-work at all — the most any Django endpoint of this server can do on this machine. Database: ``EHUB_BENCH_FLASH_DATABASE`` (default ehub_flash_bench).
+work at all — the most any Django endpoint of this server can do on this machine. Database:
+``EHUB_BENCH_FLASH_DATABASE`` (default ehub_flash_bench).
 
 Run alone: ``EHUB_BENCH_DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/ehub_orders_bench
 .venv/bin/python -m bench flash_sale``. Without a PostgreSQL URL it is skipped (a one-writer

@@ -90,10 +90,6 @@ def test_skip_link_is_the_first_tab_stop(page):
 
 
 def test_buyer_makes_a_personal_api_token_uses_it_and_revokes_it(page, buyer_user, password):
-    import json
-    import urllib.error
-    import urllib.request
-
     log_in(page, buyer_user.email, password)
     page.goto("/accounts/profile/")
     page.get_by_label("Token name").fill("My shopping app")
@@ -102,25 +98,17 @@ def test_buyer_makes_a_personal_api_token_uses_it_and_revokes_it(page, buyer_use
     assert secret.startswith("ehub_")
 
     def me() -> tuple[int, dict]:
-        request = urllib.request.Request(
-            page.url.split("/accounts/")[0] + "/api/v1/me",
-            headers={"Authorization": f"Bearer {secret}"},
-        )
-        try:
-            with urllib.request.urlopen(request) as answer:  # noqa: S310 - the test server
-                return answer.status, json.load(answer)
-        except urllib.error.HTTPError as refused:
-            return refused.code, json.load(refused)
+        answer = page.request.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+        return answer.status, answer.json()
 
     status, body = me()
     assert (status, body["user"]["email"], body["org"]) == (200, buyer_user.email, None)
+    assert body["auth"] == "token"  # the token, not the browser's session, answered
 
     page.goto("/accounts/profile/")
     expect(page.get_by_label("Your new token")).to_have_count(0)  # shown once only
     row = page.get_by_role("row", name=re.compile("My shopping app"))
     row.get_by_role("button", name=re.compile("Revoke")).click()
-    expect(page.get_by_role("status").or_(page.locator(".messages"))).to_contain_text(
-        "is revoked"
-    )
+    expect(page.get_by_role("status").or_(page.locator(".messages"))).to_contain_text("is revoked")
     status, body = me()
     assert (status, body["code"]) == (401, "invalid_token")
