@@ -155,10 +155,20 @@ class AdminUserChangeForm(_EmailMixin, auth_forms.UserChangeForm):
         fields = "__all__"
 
 
-class PersonalTokenForm(forms.Form):
+class TokenForm(forms.Form):
+    """The name of a new API token (an organization's, on the merchant settings page)."""
+
     name = forms.CharField(
         label=_("Token name"),
         max_length=100,
-        help_text=_("Say what will use it, e.g. “My shopping app”."),
+        help_text=_("Say what will use it, e.g. “Shop sync” or “ERP export”."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class PersonalTokenForm(TokenForm):
+    """The name of a new personal API token (a person's own, on the profile page)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].help_text = _("Say what will use it, e.g. “My shopping app”.")

@@ -361,8 +361,13 @@ def list_tokens(ctx: Context) -> QuerySet:
 
 def revoke_token(ctx: Context, token_id: int) -> ApiToken:
     require_org_admin(ctx)
+    return _revoke(ctx, scoped(ApiToken.objects.all(), ctx), token_id)
+
+
+def _revoke(ctx: Context, tokens: QuerySet, token_id: int) -> ApiToken:
+    """Revoke one of ``tokens`` (the caller's to revoke); revoking twice changes nothing."""
     with transaction.atomic():
-        token = scoped(ApiToken.objects.select_for_update(), ctx).filter(pk=token_id).first()
+        token = tokens.select_for_update().filter(pk=token_id).first()
         if token is None:
             raise NotFound(_("Token not found."))
         if token.revoked_at is None:
@@ -426,20 +431,7 @@ def list_personal_tokens(ctx: Context) -> QuerySet:
 
 
 def revoke_personal_token(ctx: Context, token_id: int) -> ApiToken:
-    _require_signed_in(ctx)
-    with transaction.atomic():
-        token = (
-            ApiToken.objects.select_for_update()
-            .filter(pk=token_id, created_by=ctx.user, org__isnull=True)
-            .first()
-        )
-        if token is None:
-            raise NotFound(_("Token not found."))
-        if token.revoked_at is None:
-            token.revoked_at = clock.now()
-            token.save(update_fields=["revoked_at"])
-            audit.record(ctx, "api_token.revoked", token, after={"prefix": token.prefix})
-    return token
+    return _revoke(ctx, list_personal_tokens(ctx), token_id)
 
 
 # Writing last_used_at on every call would turn each read into a write; minute precision is enough.

@@ -59,6 +59,7 @@ from .services import (
     _check_items,
     _check_request,
     _operator_hub_id,
+    apply_booking,
     consignee_of,
 )
 
@@ -348,12 +349,7 @@ def request_shipments(ctx: Context, requests: Sequence[ShipmentRequest]) -> list
                 merchant_name=merchant.legal_name,
                 hub_name=hub.legal_name,
             )
-            shipment.waybill_no = booking.waybill_no
-            shipment.routing_code = booking.routing_code
-            shipment.service_code = booking.service[:32]
-            shipment.service_name = booking.service[:100]
-            shipment.freight = booking.freight.amount
-            shipment.freight_currency = booking.freight.currency
+            apply_booking(shipment, booking)
             updates.append(
                 (
                     shipment.pk,

@@ -566,6 +566,17 @@ def _check_request(req: ShipmentRequest) -> None:
 PACKAGING_G = 150  # box and filler added to the goods' weight for the booking estimate
 
 
+def apply_booking(shipment: Shipment, booking) -> None:
+    """Copy a carrier's booking (waybill, routing, service, freight) onto the shipment (unsaved:
+    the caller saves one row or many)."""
+    shipment.waybill_no = booking.waybill_no
+    shipment.routing_code = booking.routing_code
+    shipment.service_code = booking.service[:32]
+    shipment.service_name = booking.service[:100]
+    shipment.freight = booking.freight.amount
+    shipment.freight_currency = booking.freight.currency
+
+
 def request_shipment(ctx: Context, req: ShipmentRequest) -> Shipment:
     """Book a waybill for an order (rate shopping across carriers). Idempotent by reference."""
     existing = Shipment.objects.filter(reference=req.reference).first()
@@ -619,12 +630,7 @@ def request_shipment(ctx: Context, req: ShipmentRequest) -> Shipment:
                 merchant_name=merchant.legal_name,
                 hub_name=hub.legal_name,
             )
-            shipment.waybill_no = booking.waybill_no
-            shipment.routing_code = booking.routing_code
-            shipment.service_code = booking.service[:32]
-            shipment.service_name = booking.service[:100]
-            shipment.freight = booking.freight.amount
-            shipment.freight_currency = booking.freight.currency
+            apply_booking(shipment, booking)
             shipment.save(
                 update_fields=[
                     "waybill_no",

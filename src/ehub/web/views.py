@@ -17,10 +17,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ehub.accounts import services
 from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import OrgStatus, Portal
+from ehub.accounts.forms import TokenForm
 from ehub.core.errors import ValidationFailed
 from ehub.core.forms import add_service_errors
-
-from .forms import TokenForm
 
 PAGE_SIZE = 25
 
