@@ -61,6 +61,7 @@ from .services import (
     _operator_hub_id,
     apply_booking,
     consignee_of,
+    line_rows,
 )
 
 S = domain.ShipmentStatus
@@ -375,20 +376,9 @@ def request_shipments(ctx: Context, requests: Sequence[ShipmentRequest]) -> list
             updates,
         )
         ShipmentLineRow.objects.bulk_create(
-            ShipmentLineRow(
-                shipment=shipment,
-                sku_id=line.sku_id,
-                sku_code=line.sku_code,
-                name=line.name[:200],
-                qty=line.qty,
-                unit_value=line.unit_value.amount,
-                currency=line.unit_value.currency,
-                hs_code=line.hs_code,
-                weight_g=line.weight_g,
-                reservation_key=line.reservation_key,
-            )
+            row
             for shipment, (req, *_rest) in zip(rows, planned, strict=True)
-            for line in req.lines
+            for row in line_rows(shipment, req.lines)
         )
         _audit_many(ctx, "fulfillment.waybill_booked", rows, lambda s: {"waybill": s.waybill_no})
         events.publish_many(

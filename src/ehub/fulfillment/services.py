@@ -566,6 +566,25 @@ def _check_request(req: ShipmentRequest) -> None:
 PACKAGING_G = 150  # box and filler added to the goods' weight for the booking estimate
 
 
+def line_rows(shipment: Shipment, lines: Sequence[ShipmentLine]) -> list[ShipmentLineRow]:
+    """The shipment's line rows for a request's lines (unsaved: the caller inserts them)."""
+    return [
+        ShipmentLineRow(
+            shipment=shipment,
+            sku_id=line.sku_id,
+            sku_code=line.sku_code,
+            name=line.name[:200],
+            qty=line.qty,
+            unit_value=line.unit_value.amount,
+            currency=line.unit_value.currency,
+            hs_code=line.hs_code,
+            weight_g=line.weight_g,
+            reservation_key=line.reservation_key,
+        )
+        for line in lines
+    ]
+
+
 def apply_booking(shipment: Shipment, booking) -> None:
     """Copy a carrier's booking (waybill, routing, service, freight) onto the shipment (unsaved:
     the caller saves one row or many)."""
@@ -641,21 +660,7 @@ def request_shipment(ctx: Context, req: ShipmentRequest) -> Shipment:
                     "freight_currency",
                 ]
             )
-            ShipmentLineRow.objects.bulk_create(
-                ShipmentLineRow(
-                    shipment=shipment,
-                    sku_id=line.sku_id,
-                    sku_code=line.sku_code,
-                    name=line.name[:200],
-                    qty=line.qty,
-                    unit_value=line.unit_value.amount,
-                    currency=line.unit_value.currency,
-                    hs_code=line.hs_code,
-                    weight_g=line.weight_g,
-                    reservation_key=line.reservation_key,
-                )
-                for line in req.lines
-            )
+            ShipmentLineRow.objects.bulk_create(line_rows(shipment, req.lines))
             audit.record(
                 ctx, "fulfillment.waybill_booked", shipment, after={"waybill": shipment.waybill_no}
             )
@@ -1493,11 +1498,16 @@ def waiting_for_manifest(ctx: Context) -> list[dict[str, Any]]:
     )
 
 
-def pick_list(ctx: Context, wave_id: int, zone: str | None = None) -> tuple[Wave, list[PickTask]]:
-    hub_id = _operator_hub_id(ctx)
-    wave = Wave.objects.filter(pk=wave_id, hub_id=hub_id).first()
+def get_wave(ctx: Context, wave_id: int) -> Wave:
+    """The operator's hub's wave; NotFound for any other (another hub's reads as missing)."""
+    wave = Wave.objects.filter(pk=wave_id, hub_id=_operator_hub_id(ctx)).first()
     if wave is None:
         raise NotFound(_("No such wave."))
+    return wave
+
+
+def pick_list(ctx: Context, wave_id: int, zone: str | None = None) -> tuple[Wave, list[PickTask]]:
+    wave = get_wave(ctx, wave_id)
     tasks = PickTask.objects.filter(wave=wave, shipment__status=S.RELEASED).select_related(
         "line", "shipment"
     )

@@ -170,7 +170,7 @@ def wave(request, wave_id: int):
 def wave_labels(request, wave_id: int):
     """Every packed parcel of the wave labelled at once: one PDF, a page per label."""
     ctx = context_of(request)
-    services.pick_list(ctx, wave_id)  # NotFound (404) for another hub's wave
+    services.get_wave(ctx, wave_id)  # NotFound (404) for another hub's wave
     waybills = batch.wave_waybills(ctx, wave_id, ShipmentStatus.PACKED)
     if not waybills:
         messages.info(request, _("No packed parcel of this wave waits for its label."))
