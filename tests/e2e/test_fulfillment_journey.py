@@ -5,16 +5,16 @@ hands over; the carrier's signed tracking webhook arrives; the public page shows
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
+import pypdfium2
 import pytest
 from playwright.sync_api import expect
+from tests.e2e.hub_steps import check_label, manifest_and_hand_over, push_tracking
 
 from ehub.accounts.domain import OrgKind, Role
 from ehub.catalog.models import Product, ProductTranslation, Sku
 from ehub.catalog.services import inventory
-from ehub.core import clock
 from ehub.core.context import Context
 from ehub.core.money import Money
 
@@ -148,67 +148,19 @@ def test_inbound_to_delivered(page, world, password, browser, live_server):
         headers={"Referer": op.url},
     )
     assert wave_pdf.headers["content-type"] == "application/pdf"
-    import pypdfium2
-
     both = pypdfium2.PdfDocument(wave_pdf.body())
     assert len(both) == 1 and waybill in both[0].get_textpage().get_text_range()
     op.goto(shipment_url)
 
-    label = op.request.get(op.locator("#print-label").get_attribute("href"))
-    pdf = label.body()
-    assert label.headers["content-type"] == "application/pdf" and pdf.startswith(b"%PDF")
-    import pypdfium2
-
-    doc = pypdfium2.PdfDocument(pdf)
-    width, height = doc[0].get_size()
-    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (100, 150)
-    assert waybill in doc[0].get_textpage().get_text_range()
+    check_label(op, waybill)
 
     # 5. Manifest (export declaration filed) and handover.
-    op.goto("/hub/manifests/")
-    op.get_by_label("Carrier").select_option(shipment.carrier_code)
-    op.get_by_label("Flight").fill("MH388")
-    op.get_by_role("button", name="Create manifest and declare export").click()
-    expect(op.get_by_text(re.compile("export declaration submitted"))).to_be_visible()
-    op.get_by_label(re.compile("Scan every parcel")).fill(waybill + "\n")
-    op.get_by_role("button", name="Complete handover").click()
-    expect(op.locator("#manifest-status")).to_have_text("Handed over")
+    manifest_and_hand_over(op, shipment.carrier_code, waybill)
     level = inventory.stock_for(Context.system(), sku, hub)
     assert (level.on_hand, level.reserved) == (1, 0)
 
     # 6. The carrier pushes signed tracking events; the public page shows delivered.
-    carrier = gateway.carrier(shipment.carrier_code)
-    from ehub.fulfillment.carriers import TrackingEvent
-
-    now = clock.now()
-    events = [
-        TrackingEvent(waybill, "picked_up", now, "KUL", "Picked up", carrier.code, "t1"),
-        TrackingEvent(
-            waybill,
-            "departed_KUL",
-            now + dt.timedelta(hours=2),
-            "KUL",
-            "Departed",
-            carrier.code,
-            "t2",
-        ),
-        TrackingEvent(
-            waybill,
-            "delivered",
-            now + dt.timedelta(hours=40),
-            "Shanghai",
-            "Delivered",
-            carrier.code,
-            "t3",
-            final=True,
-        ),
-    ]
-    body = carrier.webhook_body(events)
-    for _twice in range(2):  # a repeated webhook changes nothing
-        answer = op.request.post(
-            f"/track/webhooks/{carrier.code}/", data=body, headers=carrier.sign_webhook(body)
-        )
-        assert answer.ok, answer.text()
+    push_tracking(op, gateway.carrier(shipment.carrier_code), waybill, "t")
     page.goto(f"/track/{waybill}/")
     expect(page.locator("#tracking-status")).to_have_text("Delivered")
     expect(page.get_by_text("李伟")).to_have_count(0)

@@ -7,11 +7,11 @@ balance on /merchant/finance/ grows; the ledger's invariants hold."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import expect
+from tests.e2e.hub_steps import check_label, manifest_and_hand_over, push_tracking
 
 from ehub.accounts.domain import OrgKind, Role
 from ehub.core import clock
@@ -106,7 +106,6 @@ def test_asn_to_delivered_and_settled(page, world, password, browser, live_serve
     from ehub.catalog.services import inventory
     from ehub.core.context import Context
     from ehub.fulfillment import gateway
-    from ehub.fulfillment.carriers import TrackingEvent
     from ehub.fulfillment.models import Shipment
     from ehub.ledger.services import balance, verify
     from ehub.orders.models import Order
@@ -178,25 +177,10 @@ def test_asn_to_delivered_and_settled(page, world, password, browser, live_serve
     op.get_by_label("Height (mm)").fill("150")
     op.get_by_role("button", name="Pack").click()
     expect(op.get_by_text(re.compile(r"Packed: \d+ g chargeable\."))).to_be_visible()
-    label = op.request.get(op.locator("#print-label").get_attribute("href"))
-    pdf = label.body()
-    assert label.headers["content-type"] == "application/pdf" and pdf.startswith(b"%PDF")
-    import pypdfium2
-
-    doc = pypdfium2.PdfDocument(pdf)
-    width, height = doc[0].get_size()
-    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (100, 150)
-    assert waybill in doc[0].get_textpage().get_text_range()
+    check_label(op, waybill)
 
     # 5. Manifest (export declaration) and handover: the order is shipped.
-    op.goto("/hub/manifests/")
-    op.get_by_label("Carrier").select_option(shipment.carrier_code)
-    op.get_by_label("Flight").fill("MH388")
-    op.get_by_role("button", name="Create manifest and declare export").click()
-    expect(op.get_by_text(re.compile("export declaration submitted"))).to_be_visible()
-    op.get_by_label(re.compile("Scan every parcel")).fill(waybill + "\n")
-    op.get_by_role("button", name="Complete handover").click()
-    expect(op.locator("#manifest-status")).to_have_text("Handed over")
+    manifest_and_hand_over(op, shipment.carrier_code, waybill)
     drain()
     level = inventory.stock_for(Context.system(), sku, hub)
     assert (level.on_hand, level.reserved) == (2, 0)
@@ -204,37 +188,7 @@ def test_asn_to_delivered_and_settled(page, world, password, browser, live_serve
     assert order.status == "shipped", order.status
 
     # 6. The carrier's signed tracking webhook (sent twice: the repeat changes nothing).
-    carrier = gateway.carrier(shipment.carrier_code)
-    now = clock.now()
-    events = [
-        TrackingEvent(waybill, "picked_up", now, "KUL", "Picked up", carrier.code, "h1"),
-        TrackingEvent(
-            waybill,
-            "departed_KUL",
-            now + dt.timedelta(hours=2),
-            "KUL",
-            "Departed",
-            carrier.code,
-            "h2",
-        ),
-        TrackingEvent(
-            waybill,
-            "delivered",
-            now + dt.timedelta(hours=40),
-            "Shanghai",
-            "Delivered",
-            carrier.code,
-            "h3",
-            final=True,
-        ),
-    ]
-    body = carrier.webhook_body(events)
-    for _twice in range(2):
-        answer = op.request.post(
-            f"/track/webhooks/{carrier.code}/", data=body, headers=carrier.sign_webhook(body)
-        )
-        assert answer.ok, answer.text()
-        drain()
+    push_tracking(op, gateway.carrier(shipment.carrier_code), waybill, "h", after_each=drain)
 
     # 7. The buyer sees "Delivered" on the order page and confirms receipt.
     page.goto(f"/orders/{order.public_id}/")
