@@ -137,6 +137,9 @@ def test_readiness_page_and_card(client, merchant_user, django_assert_max_num_qu
     assert "Not yet measurable" in text
     assert "Next best step" in text
     assert 'data-part="products_ready"' in text
+    # An unfinished yes/no part reads "Not yet", not "0 %".
+    stock_row = text.split('data-part="stock_in_hub"', 1)[1].split("</tr>", 1)[0]
+    assert "Not yet" in stock_row and "0 %" not in stock_row
 
     from django.template import Context, Template
 
@@ -251,3 +254,24 @@ def test_ops_campaign_form_shows_the_minimum(client, staff_user):
     response = client.get("/ops/campaigns/new/")
     assert response.status_code == 200
     assert 'name="min_readiness"' in response.content.decode()
+
+
+def test_merchant_campaign_pages_say_when_readiness_is_short(
+    client, campaign_with_minimum, merchant_org, merchant_user, hub, django_assert_max_num_queries
+):
+    from ehub.catalog.models import Stock
+
+    sku = _product(merchant_org)
+    Stock.objects.create(sku=sku, hub=hub, org=merchant_org, on_hand=0)
+    client.force_login(merchant_user)
+    with django_assert_max_num_queries(25):
+        index = client.get("/merchant/campaigns/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-min-readiness="80"' in index
+    assert "yours is 53" in index and "Send stock to the eFulfilment hub." in index
+    apply = client.get(f"/merchant/campaigns/{campaign_with_minimum.public_id}/apply/")
+    assert "readiness-shortfall" in apply.content.decode()
+
+    Stock.objects.filter(sku=sku).update(on_hand=50)  # now 100: the requirement is met
+    index = client.get("/merchant/campaigns/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-min-readiness="80"' in index  # still told what the campaign asks
+    assert "readiness-shortfall" not in index and "yours is" not in index

@@ -110,13 +110,14 @@ def merchant_index(request):
     ctx = context_of(request)
     offers = services.merchant_offers(ctx)
     campaigns = list(services.open_campaigns(ctx))
+    shortfalls = services.readiness_shortfalls(ctx, campaigns)
     with timezone.override(viewer_timezone(request)):
         return render(
             request,
             "campaigns/merchant_index.html",
             {
                 "portal": Portal.MERCHANT,
-                "campaigns": campaigns,
+                "campaigns": [(c, shortfalls.get(c.pk)) for c in campaigns],
                 "page_obj": _page(request, offers),
                 "language": get_language(),
             },
@@ -156,6 +157,7 @@ def merchant_apply(request, public_id: str):
                 "campaign_name": campaign.name_in(get_language()),
                 "form": form,
                 "has_skus": bool(skus),
+                "shortfall": services.readiness_shortfalls(ctx, [campaign]).get(campaign.pk),
             },
             status=422 if request.method == "POST" else 200,
         )

@@ -469,18 +469,47 @@ def apply_offer(ctx: Context, campaign_public_id: str, data: OfferInput) -> Offe
     return offer
 
 
-def _readiness_gate(org, minimum: int) -> list[FieldError]:
-    """The campaign asks for a minimum export-readiness score (academy); say what is missing."""
+@dataclass(frozen=True)
+class ReadinessShortfall:
+    """A campaign asks for more export readiness than the merchant has."""
+
+    minimum: int
+    score: int
+    next_step: str
+
+
+def _shortfalls(org, minimums: dict[int, int]) -> dict[int, ReadinessShortfall]:
+    """By key, the minimum readiness scores ``org`` does not reach; scored once, if asked."""
+    if not any(minimums.values()):
+        return {}
     from ehub.academy.services import readiness
 
     result = readiness(org)
-    if result.score >= minimum:
+    step = str(result.next_step.next_step) if result.next_step is not None else ""
+    return {
+        key: ReadinessShortfall(minimum, result.score, step)
+        for key, minimum in minimums.items()
+        if minimum and result.score < minimum
+    }
+
+
+def readiness_shortfalls(ctx: Context, campaigns) -> dict[int, ReadinessShortfall]:
+    """By campaign pk, the campaigns whose minimum readiness the caller's organization does
+    not reach yet (for the merchant's campaign pages)."""
+    _require_merchant(ctx)
+    return _shortfalls(ctx.org, {c.pk: c.min_readiness for c in campaigns})
+
+
+def _readiness_gate(org, minimum: int) -> list[FieldError]:
+    """The campaign asks for a minimum export-readiness score (academy); say what is missing."""
+    gap = _shortfalls(org, {0: minimum}).get(0)
+    if gap is None:
         return []
     message = _(
         "This campaign needs an export-readiness score of at least %(minimum)d; yours is %(score)d."
-    ) % {"minimum": minimum, "score": result.score}
-    if result.next_step is not None:
-        message += " " + _("Next step: %(step)s") % {"step": result.next_step.next_step}
+    ) % {"minimum": gap.minimum, "score": gap.score}
+    if gap.next_step:
+        message += " " + _("Next step: %(step)s") % {"step": gap.next_step}
     return [FieldError("readiness", message, "readiness_below_minimum")]
 
 
