@@ -2,7 +2,15 @@
 
 from django.contrib import admin
 
-from .models import Attempt, Certificate, Cohort, Course, CourseTranslation, Enrolment
+from .models import (
+    Attempt,
+    Certificate,
+    Cohort,
+    Course,
+    CourseImage,
+    CourseTranslation,
+    Enrolment,
+)
 
 
 class CourseTranslationInline(admin.TabularInline):
@@ -39,3 +47,10 @@ class CertificateAdmin(admin.ModelAdmin):
 class CohortAdmin(admin.ModelAdmin):
     list_display = ("name", "course", "trainer", "starts_on")
     filter_horizontal = ("members",)
+
+
+@admin.register(CourseImage)
+class CourseImageAdmin(admin.ModelAdmin):
+    list_display = ("image", "course", "alt_text", "width", "height", "created_at")
+    list_filter = ("course",)
+    raw_id_fields = ("uploaded_by",)

@@ -1,5 +1,6 @@
 """Academy API, mounted at ``/api/v1/academy``: courses, enrolments and progress, quiz
-attempts, certificates, and the caller's own export readiness.
+attempts, certificates, the caller's own export readiness, and the images a trainer uploads
+for a course's lessons (``/studio/courses/{slug}/images``).
 
 Handlers are thin: they call ``academy.services``, whose errors become problem+json naming
 the field (an answer for a choice of another question is refused on
@@ -13,14 +14,15 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from ehub.accounts.api import Page, ctx_of
-from ehub.core.errors import NotFound
+from ehub.core.errors import FieldError, NotFound, ValidationFailed
 
 from . import domain, services
-from .models import Certificate, Enrolment
+from .models import Certificate, CourseImage, Enrolment
 
 router = Router(tags=["academy"])
 
@@ -387,3 +389,82 @@ def _readiness_out(org, result: domain.Readiness) -> dict:
         "next_step": result.next_step.code if result.next_step else None,
         "next_step_text": result.next_step.next_step if result.next_step else "",
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Studio: images for lessons (the course's trainer only; anyone else's course is 404)
+# ---------------------------------------------------------------------------------------------
+
+
+class CourseImageOut(Schema):
+    id: int
+    url: str = Field(..., description="Where the image is served, e.g. /media/academy/….")
+    markdown: str = Field(..., description="Paste into a lesson's text to show the image.")
+    alt_text: str
+    width: int
+    height: int
+    created_at: datetime
+
+
+_IMAGE_PARTS = {"image": "file.image", "alt_text": "form.alt_text"}
+
+
+def _course_image_out(row: CourseImage) -> dict:
+    return {
+        "id": row.pk,
+        "url": row.image.url,
+        "markdown": row.markdown,
+        "alt_text": row.alt_text,
+        "width": row.width,
+        "height": row.height,
+        "created_at": row.created_at,
+    }
+
+
+@router.get(
+    "/studio/courses/{slug}/images",
+    response=list[CourseImageOut],
+    summary="Images of a course you teach, newest first",
+)
+@paginate(Page)
+def list_course_images(request: HttpRequest, slug: str):
+    course = services.editable_course(ctx_of(request), _slug(slug))
+    return [_course_image_out(row) for row in services.course_images(course)]
+
+
+@router.post(
+    "/studio/courses/{slug}/images",
+    response={201: CourseImageOut},
+    summary="Upload an image for a course's lessons",
+    description="Multipart form: `image` (JPEG, PNG, WebP or GIF, at most 2 MB; SVG is refused) "
+    "and optional `alt_text`. A course has at most 50 images. The answer's `markdown` shows "
+    "the image in a lesson.",
+)
+def add_course_image(
+    request: HttpRequest,
+    slug: str,
+    image: File[UploadedFile],
+    alt_text: Form[str] = "",
+):
+    ctx = ctx_of(request)
+    # One byte past the limit is enough for the service to refuse it as too large.
+    content = image.read(services.MAX_COURSE_IMAGE_BYTES + 1)
+    try:
+        row = services.add_course_image(ctx, _slug(slug), content, image.name or "", alt_text)
+    except ValidationFailed as exc:
+        # Name the multipart parts as django-ninja names them in its own checks.
+        raise ValidationFailed(
+            [FieldError(_IMAGE_PARTS.get(e.field, e.field), e.message, e.code) for e in exc.errors],
+            exc.message,
+        ) from None
+    return Status(201, _course_image_out(row))
+
+
+@router.delete(
+    "/studio/courses/{slug}/images/{image_id}",
+    response={204: None},
+    summary="Delete an image of a course you teach",
+)
+def remove_course_image(request: HttpRequest, slug: str, image_id: int):
+    services.remove_course_image(ctx_of(request), _slug(slug), image_id)
+    return Status(204, None)

@@ -145,6 +145,24 @@ class QuestionForm(forms.Form):
 
     FIELD_OF = {"prompt_en": "prompt_en", "choices": "choices_en"}
 
+    @staticmethod
+    def initial_of(question) -> dict:
+        """The form's fields filled from a stored question (its choices one per line, the
+        correct ones starting with *)."""
+        choices = sorted(question.choices.all(), key=lambda c: (c.position, c.pk))
+        initial = {"kind": question.kind, "position": question.position}
+        for suffix in SUFFIXES:
+            language = _lang(suffix)
+            initial[f"prompt_{suffix}"] = question.prompts.get(language, "")
+            initial[f"explanation_{suffix}"] = question.explanations.get(language, "")
+            lines = [
+                ("*" if c.is_correct else "") + c.texts.get(language, "")
+                for c in choices
+                if c.texts.get(language)
+            ]
+            initial[f"choices_{suffix}"] = "\n".join(lines)
+        return initial
+
     def input_data(self):
         from .services import ChoiceInput, QuestionInput
 
@@ -187,3 +205,23 @@ class CohortForm(forms.Form):
 
 class MemberForm(forms.Form):
     email = forms.EmailField(label=_("Learner's email address"))
+
+
+class CourseImageForm(forms.Form):
+    """An image for a course's lessons. A plain FileField: the service decides what is an image
+    (``core.images``), for pages and the API alike."""
+
+    image = forms.FileField(
+        label=_("Image"),
+        help_text=_("JPEG, PNG, WebP or GIF, at most 2 MB."),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
+    )
+    alt_text = forms.CharField(
+        label=_("Description for screen readers"),
+        max_length=200,
+        required=False,
+        help_text=_("What the picture shows; it becomes the image’s alt text."),
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput)

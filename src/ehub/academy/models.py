@@ -8,6 +8,10 @@ loads in one query. A course may exist in some languages only; pages fall back a
 
 from __future__ import annotations
 
+import os
+import re
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -309,3 +313,51 @@ class Certificate(models.Model):
 
             self.code = new_public_id("CERT")
         super().save(*args, **kwargs)
+
+
+def course_image_path(instance: CourseImage, filename: str) -> str:
+    """``academy/<course id>/<random>.<ext>``: the name is never the uploader's; only the
+    extension of ``filename`` is kept (the service names it after the format it found)."""
+    extension = os.path.splitext(filename or "")[1].lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,5}", extension):
+        extension = ""
+    return f"academy/{instance.course_id}/{uuid.uuid4().hex}{extension}"
+
+
+def _markdown_text(text: str) -> str:
+    # Escape what Markdown would read as markup inside an image's alt text.
+    text = " ".join(text.split())
+    return "".join(f"\\{ch}" if ch in "\\`*_[]" else ch for ch in text)
+
+
+class CourseImage(models.Model):
+    """A picture a trainer uploaded for a course's lessons; lessons show it through Markdown
+    (``![alt](/media/academy/…)``). The file's name is random, so a draft course's images
+    cannot be guessed."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(_("image"), upload_to=course_image_path, max_length=200)
+    alt_text = models.CharField(_("description for screen readers"), max_length=200, blank=True)
+    width = models.PositiveIntegerField(_("width (px)"))
+    height = models.PositiveIntegerField(_("height (px)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("course image")
+        verbose_name_plural = _("course images")
+        ordering = ["course", "-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.image.name
+
+    @property
+    def markdown(self) -> str:
+        """What a trainer pastes into a lesson to show this image."""
+        return f"![{_markdown_text(self.alt_text)}]({self.image.url})"

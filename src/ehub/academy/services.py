@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils.text import slugify
@@ -38,6 +39,7 @@ from ehub.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from ehub.core.images import IMAGE_FORMATS, read_image
 
 from . import domain
 from . import readiness as readiness_module
@@ -47,6 +49,7 @@ from .models import (
     Choice,
     Cohort,
     Course,
+    CourseImage,
     CourseStatus,
     CourseTranslation,
     Enrolment,
@@ -629,6 +632,14 @@ def check_question(data: QuestionInput) -> list[FieldError]:
     return errors
 
 
+def _clean_texts(texts: dict[str, str]) -> dict[str, str]:
+    return {k: v.strip() for k, v in texts.items() if v and v.strip()}
+
+
+def _given_choices(data: QuestionInput) -> list[ChoiceInput]:
+    return [c for c in data.choices if any((t or "").strip() for t in c.texts.values())]
+
+
 def add_question(ctx: Context, slug: str, module_id: int, data: QuestionInput) -> Question:
     module = editable_module(ctx, slug, module_id)
     quiz = quiz_of(module)
@@ -648,21 +659,101 @@ def add_question(ctx: Context, slug: str, module_id: int, data: QuestionInput) -
             quiz=quiz,
             kind=data.kind,
             position=data.position,
-            prompts={k: v.strip() for k, v in data.prompts.items() if v and v.strip()},
-            explanations={k: v.strip() for k, v in data.explanations.items() if v and v.strip()},
+            prompts=_clean_texts(data.prompts),
+            explanations=_clean_texts(data.explanations),
         )
         Choice.objects.bulk_create(
             Choice(
                 question=question,
                 position=i + 1,
-                texts={k: v.strip() for k, v in c.texts.items() if v and v.strip()},
+                texts=_clean_texts(c.texts),
                 is_correct=c.is_correct,
             )
-            for i, c in enumerate(
-                c for c in data.choices if any((t or "").strip() for t in c.texts.values())
-            )
+            for i, c in enumerate(_given_choices(data))
         )
         audit.record(ctx, "course.question_added", question, after={"quiz": quiz.pk})
+    return question
+
+
+def editable_question(ctx: Context, slug: str, question_id: int) -> Question:
+    course = editable_course(ctx, slug)
+    question = (
+        Question.objects.filter(quiz__module__course=course, pk=question_id)
+        .prefetch_related("choices")
+        .first()
+    )
+    if question is None:
+        raise NotFound(_("Question not found."))
+    return question
+
+
+def update_question(ctx: Context, slug: str, question_id: int, data: QuestionInput) -> Question:
+    """Reword a question, its choices and explanation, or re-mark its answers.
+
+    Once learners have submitted answers to the quiz, only the wording may change: the choices
+    stay as many and keep which is correct, so past attempts keep the score they were given.
+    """
+    course = editable_course(ctx, slug)
+    errors = check_question(data)
+    if errors:
+        raise ValidationFailed(errors)
+    given = _given_choices(data)
+    with transaction.atomic():
+        question = (
+            Question.objects.select_for_update()
+            .filter(quiz__module__course=course, pk=question_id)
+            .first()
+        )
+        if question is None:
+            raise NotFound(_("Question not found."))
+        choices = list(question.choices.order_by("position", "pk"))
+        answered = Attempt.objects.filter(
+            quiz_id=question.quiz_id, submitted_at__isnull=False
+        ).exists()
+        if answered and (
+            data.kind != question.kind
+            or [c.is_correct for c in given] != [c.is_correct for c in choices]
+        ):
+            raise ValidationFailed.single(
+                "choices",
+                _(
+                    "Learners have already answered this quiz: you may reword the question and "
+                    "its choices, but not add, remove or re-mark choices. Add a new question "
+                    "instead."
+                ),
+                "answered",
+            )
+        before = {"prompts": question.prompts, "choices": [c.texts for c in choices]}
+        question.kind = data.kind
+        question.position = data.position
+        question.prompts = _clean_texts(data.prompts)
+        question.explanations = _clean_texts(data.explanations)
+        question.save(update_fields=["kind", "position", "prompts", "explanations"])
+        for i, item in enumerate(given):
+            if i < len(choices):
+                choices[i].position = i + 1
+                choices[i].texts = _clean_texts(item.texts)
+                choices[i].is_correct = item.is_correct
+            else:
+                choices.append(
+                    Choice(
+                        question=question,
+                        position=i + 1,
+                        texts=_clean_texts(item.texts),
+                        is_correct=item.is_correct,
+                    )
+                )
+        kept, surplus = choices[: len(given)], choices[len(given) :]
+        Choice.objects.bulk_update([c for c in kept if c.pk], ["position", "texts", "is_correct"])
+        Choice.objects.bulk_create([c for c in kept if not c.pk])
+        Choice.objects.filter(pk__in=[c.pk for c in surplus]).delete()
+        audit.record(
+            ctx,
+            "course.question_updated",
+            question,
+            before=before,
+            after={"prompts": question.prompts, "choices": [c.texts for c in kept]},
+        )
     return question
 
 
@@ -752,6 +843,88 @@ def feature_course(ctx: Context, slug: str, featured: bool = True) -> Course:
             course.save(update_fields=["featured", "updated_at"])
             audit.record(ctx, "course.featured", course, after={"featured": featured})
     return course
+
+
+# ---------------------------------------------------------------------------------------------
+# Trainers: images for lessons
+# ---------------------------------------------------------------------------------------------
+
+MAX_COURSE_IMAGE_BYTES = 2 * 1024 * 1024
+MAX_COURSE_IMAGES = 50
+MAX_ALT_TEXT = 200
+
+
+def course_images(course: Course) -> list[CourseImage]:
+    """A course's uploaded images, newest first, in one query."""
+    return list(CourseImage.objects.filter(course=course).order_by("-created_at", "-pk"))
+
+
+def add_course_image(
+    ctx: Context, slug: str, content: bytes, filename: str = "", alt_text: str = ""
+) -> CourseImage:
+    """Store an image for the lessons of a course the caller may edit.
+
+    The bytes must be a JPEG, PNG, WebP or GIF of at most 2 MB (``core.images``); the file is
+    stored under a random name in ``academy/<course id>/`` whatever ``filename`` says. Row
+    and file are written together: if the row is not saved, the file is deleted again.
+    """
+    course = editable_course(ctx, slug)
+    alt_text = " ".join((alt_text or "").split())
+    if len(alt_text) > MAX_ALT_TEXT:
+        raise ValidationFailed.single("alt_text", _("Use at most 200 characters."), "too_long")
+    picture = read_image(content, "image", MAX_COURSE_IMAGE_BYTES)
+    extension = IMAGE_FORMATS[picture.format]
+    storage = CourseImage._meta.get_field("image").storage
+    stored = ""
+    try:
+        with transaction.atomic():
+            # Locking the course makes concurrent uploads count one after the other.
+            course = Course.objects.select_for_update().get(pk=course.pk)
+            if CourseImage.objects.filter(course=course).count() >= MAX_COURSE_IMAGES:
+                raise ValidationFailed.single(
+                    "image",
+                    _("A course has at most %(max)d images.") % {"max": MAX_COURSE_IMAGES},
+                    "too_many",
+                )
+            row = CourseImage(
+                course=course,
+                alt_text=alt_text,
+                width=picture.width,
+                height=picture.height,
+                uploaded_by=ctx.user,
+            )
+            row.image.save(f"image.{extension}", ContentFile(content), save=False)
+            stored = row.image.name
+            row.save()
+            Course.objects.filter(pk=course.pk).update(updated_at=clock.now())
+            audit.record(
+                ctx,
+                "course.image_added",
+                course,
+                after={"image_id": row.pk, "image": stored, "alt_text": alt_text},
+            )
+    except BaseException:
+        if stored:
+            storage.delete(stored)
+        raise
+    return row
+
+
+def remove_course_image(ctx: Context, slug: str, image_id: int) -> None:
+    """Delete one of a course's images; its file goes once the deletion is committed."""
+    course = editable_course(ctx, slug)
+    with transaction.atomic():
+        row = CourseImage.objects.select_for_update().filter(course=course, pk=image_id).first()
+        if row is None:
+            raise NotFound(_("Image not found."))
+        name, storage = row.image.name, row.image.storage
+        audit.record(
+            ctx, "course.image_removed", course, before={"image_id": row.pk, "image": name}
+        )
+        row.delete()
+        Course.objects.filter(pk=course.pk).update(updated_at=clock.now())
+        # A rolled-back deletion keeps its file; a failed file deletion does not undo the row's.
+        transaction.on_commit(lambda: storage.delete(name), robust=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1280,6 +1453,17 @@ def trainer_cohorts(ctx: Context) -> list[Cohort]:
     )
 
 
+def my_cohorts(ctx: Context) -> list[Cohort]:
+    """The cohorts the caller is a member of (a learner sees their own memberships only)."""
+    require_learner(ctx)
+    return list(
+        Cohort.objects.filter(members=ctx.user)
+        .select_related("course", "trainer")
+        .prefetch_related("course__translations")
+        .order_by("-starts_on", "pk")
+    )
+
+
 def _own_cohort(ctx: Context, cohort_id: int) -> Cohort:
     require_trainer(ctx)
     cohort = (
@@ -1301,12 +1485,36 @@ def add_cohort_member(ctx: Context, cohort_id: int, email: str) -> User:
     with transaction.atomic():
         cohort.members.add(user)
         audit.record(ctx, "academy.cohort_member_added", cohort, after={"user": user.pk})
+        # A member takes the cohort's course: enrol them now if it is published (a draft's
+        # members are enrolled by the learner themselves once it is out).
+        if cohort.course.status == CourseStatus.PUBLISHED:
+            enrolment, created = Enrolment.objects.get_or_create(
+                user=user, course=cohort.course, defaults={"enrolled_at": clock.now()}
+            )
+            if created:
+                audit.record(
+                    ctx,
+                    "academy.enrolled",
+                    enrolment,
+                    after={"course": cohort.course.slug, "cohort": cohort.pk},
+                )
     return user
+
+
+def remove_cohort_member(ctx: Context, cohort_id: int, user_id: int) -> None:
+    """Take a learner out of a cohort. Their enrolment, progress and certificate stay theirs."""
+    cohort = _own_cohort(ctx, cohort_id)
+    with transaction.atomic():
+        if not cohort.members.filter(pk=user_id).exists():
+            raise NotFound(_("This learner is not in the cohort."))
+        cohort.members.remove(user_id)
+        audit.record(ctx, "academy.cohort_member_removed", cohort, before={"user": user_id})
 
 
 @dataclass
 class CohortRow:
     user: User
+    enrolled: bool
     progress: int
     completed: bool
     quiz_results: dict[int, tuple[int | None, int, bool]]  # quiz id -> (best, used, passed)
@@ -1346,6 +1554,7 @@ def cohort_report(ctx: Context, cohort_id: int) -> CohortReport:
     rows = [
         CohortRow(
             user=m,
+            enrolled=m.pk in enrolments,
             progress=enrolments[m.pk].progress if m.pk in enrolments else 0,
             completed=m.pk in enrolments and enrolments[m.pk].completed_at is not None,
             quiz_results=results.get(m.pk, {}),

@@ -28,7 +28,18 @@ urlpatterns = [
     path("studio/<slug:slug>/modules/<int:module_id>/", views.studio_module, name="studio_module"),
     path("studio/<slug:slug>/lessons/new/", views.studio_lesson, name="studio_lesson_new"),
     path("studio/<slug:slug>/lessons/<int:lesson_id>/", views.studio_lesson, name="studio_lesson"),
+    path("studio/<slug:slug>/images/", views.studio_image_add, name="studio_image_add"),
+    path(
+        "studio/<slug:slug>/images/<int:image_id>/delete/",
+        views.studio_image_delete,
+        name="studio_image_delete",
+    ),
     path("cohorts/", views.cohorts, name="cohorts"),
     path("cohorts/<int:cohort_id>/", views.cohort, name="cohort"),
+    path(
+        "cohorts/<int:cohort_id>/members/<int:user_id>/remove/",
+        views.cohort_member_remove,
+        name="cohort_member_remove",
+    ),
     path("readiness/", views.readiness, name="readiness"),
 ]

@@ -8,11 +8,14 @@ organization); the readiness page is the merchant portal's.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,6 +29,7 @@ from . import services
 from .forms import (
     CohortForm,
     CourseForm,
+    CourseImageForm,
     LessonForm,
     MemberForm,
     ModuleForm,
@@ -187,7 +191,8 @@ def my_learning(request):
     ctx = context_of(request)
     language = services.current_language()
     rows = [(e, services.course_texts(e.course, language)) for e in services.my_enrolments(ctx)]
-    return _page(request, "my_learning.html", {"rows": rows})
+    cohorts = [(c, services.course_texts(c.course, language)) for c in services.my_cohorts(ctx)]
+    return _page(request, "my_learning.html", {"rows": rows, "cohorts": cohorts})
 
 
 @require_GET
@@ -290,13 +295,25 @@ def studio_course(request, slug: str | None = None):
                 return redirect("academy:studio_course", slug=saved.slug)
     else:
         form = CourseForm(initial=_course_initial(course) if course else {"estimated_minutes": 30})
-    outline = services.contents_outline(course) if course else None
-    problems = services.publish_problems(course) if course else []
+    return _course_editor(request, course, form, status=422 if request.method == "POST" else 200)
+
+
+def _course_editor(
+    request, course, form: CourseForm, *, image_form: CourseImageForm | None = None, status=200
+) -> HttpResponse:
+    """The studio's course page: the course form, its contents, what stops publishing, and
+    (for a saved course) its images."""
     return _page(
         request,
         "studio_course.html",
-        {"form": form, "course": course, "outline": outline, "problems": problems},
-        status=422 if request.method == "POST" else 200,
+        {
+            "form": form,
+            "course": course,
+            "outline": services.contents_outline(course) if course else None,
+            "problems": services.publish_problems(course) if course else [],
+            "image_form": image_form,
+        },
+        status=status,
     )
 
 
@@ -336,7 +353,12 @@ def studio_module(request, slug: str, module_id: int | None = None):
     quiz_form = QuizForm(
         initial={"pass_mark": quiz.pass_mark, "max_attempts": quiz.max_attempts} if quiz else None
     )
-    question_form = QuestionForm(initial={"position": 1})
+    editing = None
+    if quiz and request.GET.get("question", "").isdigit():
+        editing = services.editable_question(ctx, slug, int(request.GET["question"]))
+        question_form = QuestionForm(initial=QuestionForm.initial_of(editing))
+    else:
+        question_form = QuestionForm(initial={"position": 1})
     status = 200
     if request.method == "POST":
         which = request.POST.get("form", "module")
@@ -365,12 +387,23 @@ def studio_module(request, slug: str, module_id: int | None = None):
                     services.add_question(ctx, slug, module.pk, question_form.input_data())
                     messages.success(request, _("Question added."))
                     return redirect("academy:studio_module", slug=slug, module_id=module.pk)
+            elif which == "edit_question" and module and editing is not None:
+                question_form = QuestionForm(request.POST)
+                if question_form.is_valid():
+                    services.update_question(ctx, slug, editing.pk, question_form.input_data())
+                    messages.success(request, _("Question saved."))
+                    return redirect("academy:studio_module", slug=slug, module_id=module.pk)
             elif which == "delete_question" and module:
                 services.delete_question(ctx, slug, int(request.POST.get("question", "0") or 0))
                 messages.success(request, _("Question deleted."))
                 return redirect("academy:studio_module", slug=slug, module_id=module.pk)
         except ValidationFailed as exc:
-            target = {"module": form, "quiz": quiz_form, "question": question_form}.get(which)
+            target = {
+                "module": form,
+                "quiz": quiz_form,
+                "question": question_form,
+                "edit_question": question_form,
+            }.get(which)
             if target is not None:
                 add_service_errors(target, exc)
         except Conflict as exc:
@@ -390,41 +423,26 @@ def studio_module(request, slug: str, module_id: int | None = None):
             "quiz_form": quiz_form,
             "question_form": question_form,
             "questions": questions,
+            "editing": editing,
         },
         status=status,
     )
 
 
-@require_http_methods(["GET", "POST"])
-@login_required
-def studio_lesson(request, slug: str, lesson_id: int | None = None):
-    ctx = context_of(request)
-    course = services.editable_course(ctx, slug)
+def _lesson_editor(
+    request,
+    course,
+    lesson,
+    *,
+    form: LessonForm | None = None,
+    image_form: CourseImageForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The studio's lesson page: the lesson form (bound after a failed save), a preview of the
+    saved text, and the course's images with their Markdown."""
     modules = list(course.modules.all())
-    if not modules:
-        messages.info(request, _("Add a module first: lessons belong to modules."))
-        return redirect("academy:studio_module_new", slug=slug)
-    lesson = services.editable_lesson(ctx, slug, lesson_id) if lesson_id else None
     preview = ""
-    if request.method == "POST":
-        form = LessonForm(request.POST, modules=modules)
-        if form.is_valid():
-            try:
-                saved = services.save_lesson(
-                    ctx,
-                    slug,
-                    module_id=form.cleaned_data["module"],
-                    texts=form.texts(),
-                    position=form.cleaned_data["position"],
-                    minutes=form.cleaned_data["minutes"],
-                    lesson_id=lesson.pk if lesson else None,
-                )
-            except ValidationFailed as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Lesson saved."))
-                return redirect("academy:studio_lesson", slug=slug, lesson_id=saved.pk)
-    else:
+    if form is None:
         initial = {"module": modules[-1].pk, "position": 1, "minutes": 5}
         if lesson:
             initial = {"module": lesson.module_id, "position": lesson.position}
@@ -441,9 +459,124 @@ def studio_lesson(request, slug: str, lesson_id: int | None = None):
     return _page(
         request,
         "studio_lesson.html",
-        {"course": course, "lesson": lesson, "form": form, "preview": preview},
-        status=422 if request.method == "POST" else 200,
+        {
+            "course": course,
+            "lesson": lesson,
+            "form": form,
+            "preview": preview,
+            "images": services.course_images(course),
+            "image_form": image_form,
+            "max_images": services.MAX_COURSE_IMAGES,
+        },
+        status=status,
     )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def studio_lesson(request, slug: str, lesson_id: int | None = None):
+    ctx = context_of(request)
+    course = services.editable_course(ctx, slug)
+    if not course.modules.all():
+        messages.info(request, _("Add a module first: lessons belong to modules."))
+        return redirect("academy:studio_module_new", slug=slug)
+    lesson = services.editable_lesson(ctx, slug, lesson_id) if lesson_id else None
+    if request.method != "POST":
+        return _lesson_editor(request, course, lesson)
+    form = LessonForm(request.POST, modules=list(course.modules.all()))
+    if form.is_valid():
+        try:
+            saved = services.save_lesson(
+                ctx,
+                slug,
+                module_id=form.cleaned_data["module"],
+                texts=form.texts(),
+                position=form.cleaned_data["position"],
+                minutes=form.cleaned_data["minutes"],
+                lesson_id=lesson.pk if lesson else None,
+            )
+        except ValidationFailed as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Lesson saved."))
+            return redirect("academy:studio_lesson", slug=slug, lesson_id=saved.pk)
+    return _lesson_editor(request, course, lesson, form=form, status=422)
+
+
+# ---------------------------------------------------------------------------------------------
+# Studio: images for lessons
+# ---------------------------------------------------------------------------------------------
+
+
+def _studio_return(request, slug: str) -> str:
+    """Where an image form sends the trainer back: the page named by ``next`` when it is on
+    this site, else the course's studio page."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("academy:studio_course", args=[slug])
+
+
+def _to_images(url: str) -> str:
+    return url if "#" in url else f"{url}#course-images"
+
+
+def _image_upload_failed(request, ctx, slug: str, image_form: CourseImageForm) -> HttpResponse:
+    """Show the refused upload's errors on the page it came from (a lesson or the course)."""
+    course = services.editable_course(ctx, slug)
+    back = _studio_return(request, slug)
+    try:
+        match = resolve(urlsplit(back).path)
+    except Resolver404:
+        match = None
+    if (
+        match is not None
+        and match.namespace == "academy"
+        and match.url_name in ("studio_lesson", "studio_lesson_new")
+        and match.kwargs.get("slug") == course.slug
+        and course.modules.all()
+    ):
+        lesson_id = match.kwargs.get("lesson_id")
+        lesson = services.editable_lesson(ctx, slug, lesson_id) if lesson_id else None
+        return _lesson_editor(request, course, lesson, image_form=image_form, status=422)
+    return _course_editor(
+        request,
+        course,
+        CourseForm(initial=_course_initial(course)),
+        image_form=image_form,
+        status=422,
+    )
+
+
+@require_POST
+@login_required
+def studio_image_add(request, slug: str):
+    ctx = context_of(request)
+    form = CourseImageForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["image"]
+        # One byte past the limit is enough for the service to refuse it as too large.
+        content = upload.read(services.MAX_COURSE_IMAGE_BYTES + 1)
+        try:
+            services.add_course_image(
+                ctx, slug, content, upload.name, form.cleaned_data["alt_text"]
+            )
+        except ValidationFailed as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Image uploaded: paste its Markdown into a lesson."))
+            return redirect(_to_images(_studio_return(request, slug)))
+    return _image_upload_failed(request, ctx, slug, form)
+
+
+@require_POST
+@login_required
+def studio_image_delete(request, slug: str, image_id: int):
+    services.remove_course_image(context_of(request), slug, image_id)
+    messages.success(request, _("Image deleted."))
+    return redirect(_to_images(_studio_return(request, slug)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,6 +597,7 @@ def _course_choices(ctx) -> list[tuple[str, str]]:
 def cohorts(request):
     ctx = context_of(request)
     rows = services.trainer_cohorts(ctx)
+    language = services.current_language()
     form = CohortForm(request.POST or None, courses=_course_choices(ctx))
     if request.method == "POST" and form.is_valid():
         try:
@@ -481,7 +615,10 @@ def cohorts(request):
     return _page(
         request,
         "cohorts.html",
-        {"cohorts": rows, "form": form},
+        {
+            "cohorts": [(c, services.course_texts(c.course, language).title) for c in rows],
+            "form": form,
+        },
         status=422 if request.method == "POST" else 200,
     )
 
@@ -514,6 +651,14 @@ def cohort(request, cohort_id: int):
         },
         status=422 if request.method == "POST" else 200,
     )
+
+
+@require_POST
+@login_required
+def cohort_member_remove(request, cohort_id: int, user_id: int):
+    services.remove_cohort_member(context_of(request), cohort_id, user_id)
+    messages.success(request, _("Learner removed from the cohort."))
+    return redirect("academy:cohort", cohort_id=cohort_id)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,12 +20,13 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ehub.accounts.domain import OrgKind, OrgStatus
 from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationFailed
+from ehub.core.images import IMAGE_FORMATS, read_image
 from ehub.core.money import Money
 
 from .. import domain, hs, search
@@ -550,28 +551,7 @@ def update_sku(ctx: Context, public_id: str, code: str, data: SkuInput) -> Sku:
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 THUMBNAIL_PX = 400
-IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 MAX_IMAGES = 12
-
-
-def _read_image(content: bytes) -> Image.Image:
-    """Open ``content`` only if it really is an image of an accepted format."""
-    if len(content) > MAX_IMAGE_BYTES:
-        raise ValidationFailed.single("image", _("The image is larger than 5 MB."), "too_large")
-    try:
-        probe = Image.open(io.BytesIO(content))
-        probe.verify()  # checks the file's structure; the object is unusable afterwards
-        image = Image.open(io.BytesIO(content))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationFailed.single(
-            "image", _("This file is not an image eHub can read."), "not_an_image"
-        ) from None
-    if image.format not in IMAGE_FORMATS:
-        raise ValidationFailed.single(
-            "image", _("Upload a JPEG, PNG, WebP or GIF image."), "format"
-        )
-    return image
 
 
 def _thumbnail(image: Image.Image) -> bytes:
@@ -595,7 +575,7 @@ def add_image(
     alt_text = (alt_text or "").strip()
     if len(alt_text) > 200:
         raise ValidationFailed.single("alt_text", _("Use at most 200 characters."), "too_long")
-    image = _read_image(content)
+    image = read_image(content, "image", MAX_IMAGE_BYTES)
     extension = IMAGE_FORMATS[image.format]
     with transaction.atomic():
         product = get_product(ctx, public_id, for_update=True)
