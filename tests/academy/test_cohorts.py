@@ -97,3 +97,37 @@ def test_my_learning_lists_the_learners_cohorts(client, course, trainer_ctx, lea
     page = client.get("/academy/my/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'data-cohort="{cohort.pk}"' in page and "Malaysia Week" in page
     assert "Daniel Lim" in page
+
+
+def test_cohort_page_queries_do_not_grow_with_members(
+    client, course, trainer, trainer_ctx, make_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ehub.academy.models import Quiz
+
+    from .conftest import wrong_answers
+
+    cohort = services.create_cohort(trainer_ctx, name="Big", slug=course.slug, starts_on=SEPT)
+    quiz = Quiz.objects.get(module__course=course)
+    client.force_login(trainer)
+
+    def add_members(n: int) -> None:
+        for _ in range(n):
+            user = make_user()
+            services.add_cohort_member(trainer_ctx, cohort.pk, user.email)
+            ctx = ctx_for(user)
+            attempt = services.start_attempt(ctx, course.slug, quiz.module_id)
+            services.submit_attempt(ctx, attempt.public_id, wrong_answers(attempt))
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/academy/cohorts/{cohort.pk}/").status_code == 200
+        return len(queries)
+
+    add_members(1)
+    few = count()
+    add_members(5)
+    assert count() == few
+    assert few <= 16

@@ -3,7 +3,8 @@
 Someone signs up on their own (no company); a trainer writes a course from nothing in the
 studio (course, module, lesson, quiz and a question, which she then corrects), publishes it,
 opens a cohort and adds the new learner, who finds the course and the cohort under "My
-learning", passes the quiz and gets a certificate; the trainer sees it in the cohort's report;
+learning" and fails the quiz as often as it allows; the trainer allows one more attempt from the
+cohort's report, the learner passes and gets a certificate, and the report shows it;
 platform staff feature the course so it leads the catalogue.
 
 Forms are found by their addresses or hidden markers rather than their labels where a label is
@@ -125,6 +126,35 @@ def test_trainer_builds_a_course_runs_a_cohort_and_follows_a_learner(
     assert page.locator(".lesson-body script").count() == 0
     page.locator("main .actions form button").click()
     expect(page).to_have_url(re.compile(r"/quiz/$"))
+    quiz_url = page.url
+
+    # Two wrong tries use up the quiz's two attempts.
+    for _ in range(2):
+        page.goto(quiz_url)
+        page.locator("main form button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/academy/attempts/ATT-"))
+        page.locator("#quiz-form label", has_text="25 °C").click()
+        page.locator("#quiz-form button[type=submit]").click()
+        expect(page.locator("[data-score]")).to_have_attribute("data-score", "0")
+    page.goto(quiz_url)
+    expect(page.locator("main .notice-warning")).to_contain_text("your trainer can allow")
+    expect(page.locator("main form button[type=submit]")).to_have_count(0)
+    log_out(page)
+
+    # The trainer sees it in the cohort and allows one more attempt.
+    log_in(page, trainer.email, password)
+    page.goto(cohort_url)
+    row = page.locator("tr[data-learner='faiz@learner.example']")
+    expect(row).to_contain_text("2 attempts")
+    row.locator("form[action$='/grant/'] button").click()
+    expect(
+        page.locator("tr[data-learner='faiz@learner.example'] form[action$='/grant/']")
+    ).to_have_count(0)
+    log_out(page)
+
+    # Third time right.
+    log_in(page, "faiz@learner.example", "belajar-eksport-2026")
+    page.goto(quiz_url)
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/academy/attempts/ATT-"))
     page.locator("#quiz-form label", has_text="-18 °C").click()
@@ -139,7 +169,7 @@ def test_trainer_builds_a_course_runs_a_cohort_and_follows_a_learner(
     page.goto(cohort_url)
     row = page.locator("tr[data-learner='faiz@learner.example']")
     expect(row).to_contain_text("100 %")
-    expect(row).to_contain_text("1 attempt")
+    expect(row).to_contain_text("3 attempts")
     log_out(page)
 
     # Platform staff feature the course: it leads the catalogue.

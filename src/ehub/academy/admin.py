@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from .models import (
     Attempt,
+    AttemptGrant,
     Certificate,
     Cohort,
     Course,
@@ -54,3 +55,9 @@ class CourseImageAdmin(admin.ModelAdmin):
     list_display = ("image", "course", "alt_text", "width", "height", "created_at")
     list_filter = ("course",)
     raw_id_fields = ("uploaded_by",)
+
+
+@admin.register(AttemptGrant)
+class AttemptGrantAdmin(admin.ModelAdmin):
+    list_display = ("enrolment", "quiz", "extra", "granted_by", "updated_at")
+    raw_id_fields = ("enrolment", "granted_by")

@@ -165,18 +165,25 @@ def check_pass_mark(value: int | None) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def attempts_left(max_attempts: int, used: int) -> int | None:
-    """How many attempts remain; None means unlimited (``max_attempts`` 0)."""
+def attempts_left(max_attempts: int, used: int, extra: int = 0) -> int | None:
+    """How many attempts remain; None means unlimited (``max_attempts`` 0). ``extra`` are the
+    attempts a trainer allowed this learner beyond the quiz's limit."""
     if max_attempts <= 0:
         return None
-    return max(0, max_attempts - used)
+    return max(0, max_attempts + max(0, extra) - used)
 
 
-def may_attempt(max_attempts: int, used: int) -> bool:
+def may_attempt(max_attempts: int, used: int, extra: int = 0) -> bool:
     """A learner may start an attempt while attempts remain; passing does not use the rest up
     (a learner may retake a passed quiz to revise, within the limit)."""
-    left = attempts_left(max_attempts, used)
+    left = attempts_left(max_attempts, used, extra)
     return left is None or left > 0
+
+
+def may_grant_attempt(max_attempts: int, used: int, extra: int, passed: bool) -> bool:
+    """A trainer may allow one more attempt to a learner who has used every attempt at a
+    limited quiz without passing it."""
+    return max_attempts > 0 and not passed and attempts_left(max_attempts, used, extra) == 0
 
 
 def shuffled_order(

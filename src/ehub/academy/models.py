@@ -286,6 +286,29 @@ class Attempt(models.Model):
         return self.submitted_at is None
 
 
+class AttemptGrant(models.Model):
+    """Attempts a trainer allowed one learner beyond a quiz's limit (after they used them all
+    without passing)."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="grants")
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="grants")
+    extra = models.PositiveSmallIntegerField(default=0)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("extra quiz attempts")
+        verbose_name_plural = _("extra quiz attempts")
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "quiz"], name="attempt_grant_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"+{self.extra} for {self.enrolment_id} on quiz {self.quiz_id}"
+
+
 class Certificate(models.Model):
     """Proof that a learner completed a course. ``code`` is printed and verified publicly."""
 

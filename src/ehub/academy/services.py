@@ -45,6 +45,7 @@ from . import domain
 from . import readiness as readiness_module
 from .models import (
     Attempt,
+    AttemptGrant,
     Certificate,
     Choice,
     Cohort,
@@ -1145,6 +1146,7 @@ def quiz_page(ctx: Context, slug: str, module_id: int) -> QuizPage:
     enrolment, quiz = _quiz_for_learner(ctx, slug, module_id)
     attempts = list(Attempt.objects.filter(enrolment=enrolment, quiz=quiz).order_by("number"))
     used = len(attempts)
+    extra = _extra_attempts(enrolment, quiz)
     return QuizPage(
         quiz=quiz,
         module=quiz.module,
@@ -1152,9 +1154,17 @@ def quiz_page(ctx: Context, slug: str, module_id: int) -> QuizPage:
         enrolment=enrolment,
         attempts=attempts,
         open_attempt=next((a for a in attempts if a.is_open), None),
-        attempts_left=domain.attempts_left(quiz.max_attempts, used),
+        attempts_left=domain.attempts_left(quiz.max_attempts, used, extra),
         passed=any(a.passed for a in attempts),
     )
+
+
+def _extra_attempts(enrolment: Enrolment, quiz: Quiz) -> int:
+    """Attempts a trainer allowed this learner beyond the quiz's limit."""
+    if quiz.max_attempts <= 0:
+        return 0
+    grant = AttemptGrant.objects.filter(enrolment=enrolment, quiz=quiz).first()
+    return grant.extra if grant else 0
 
 
 def start_attempt(ctx: Context, slug: str, module_id: int) -> Attempt:
@@ -1167,7 +1177,9 @@ def start_attempt(ctx: Context, slug: str, module_id: int) -> Attempt:
         open_attempt = next((a for a in attempts if a.is_open), None)
         if open_attempt is not None:
             return open_attempt
-        if not domain.may_attempt(quiz.max_attempts, len(attempts)):
+        if not domain.may_attempt(
+            quiz.max_attempts, len(attempts), _extra_attempts(enrolment, quiz)
+        ):
             raise AttemptLimitReached(
                 _("You have used all %(max)d attempts at this quiz.") % {"max": quiz.max_attempts},
                 field="attempt",
@@ -1283,7 +1295,9 @@ def attempt_page(ctx: Context, public_id: str, language: str | None = None) -> A
         questions=shown,
         course=attempt.quiz.module.course,
         module=attempt.quiz.module,
-        attempts_left=domain.attempts_left(attempt.quiz.max_attempts, used),
+        attempts_left=domain.attempts_left(
+            attempt.quiz.max_attempts, used, _extra_attempts(attempt.enrolment, attempt.quiz)
+        ),
     )
 
 
@@ -1518,6 +1532,8 @@ class CohortRow:
     progress: int
     completed: bool
     quiz_results: dict[int, tuple[int | None, int, bool]]  # quiz id -> (best, used, passed)
+    # Quizzes this learner has no attempt left at and has not passed: the trainer may allow one.
+    locked_quizzes: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -1551,6 +1567,27 @@ def cohort_report(ctx: Context, cohort_id: int) -> CohortReport:
             row["used"],
             bool(row["passes"]),
         )
+    extra = {
+        (g.enrolment_id, g.quiz_id): g.extra
+        for g in AttemptGrant.objects.filter(enrolment__in=list(enrolments.values()))
+    }
+
+    def locked(user_id: int) -> frozenset[int]:
+        enrolment = enrolments.get(user_id)
+        if enrolment is None:
+            return frozenset()
+        return frozenset(
+            quiz.pk
+            for quiz in quizzes
+            if quiz.pk in results.get(user_id, {})
+            and domain.may_grant_attempt(
+                quiz.max_attempts,
+                results[user_id][quiz.pk][1],
+                extra.get((enrolment.pk, quiz.pk), 0),
+                results[user_id][quiz.pk][2],
+            )
+        )
+
     rows = [
         CohortRow(
             user=m,
@@ -1558,10 +1595,51 @@ def cohort_report(ctx: Context, cohort_id: int) -> CohortReport:
             progress=enrolments[m.pk].progress if m.pk in enrolments else 0,
             completed=m.pk in enrolments and enrolments[m.pk].completed_at is not None,
             quiz_results=results.get(m.pk, {}),
+            locked_quizzes=locked(m.pk),
         )
         for m in members
     ]
     return CohortReport(cohort=cohort, quizzes=quizzes, rows=rows)
+
+
+def grant_attempt(ctx: Context, cohort_id: int, user_id: int, quiz_id: int) -> AttemptGrant:
+    """The cohort's trainer allows a member one more attempt at a quiz of the cohort's course,
+    once the member has used every attempt without passing."""
+    cohort = _own_cohort(ctx, cohort_id)
+    if not cohort.members.filter(pk=user_id).exists():
+        raise NotFound(_("This learner is not in the cohort."))
+    quiz = Quiz.objects.filter(pk=quiz_id, module__course=cohort.course).first()
+    enrolment = Enrolment.objects.filter(user_id=user_id, course=cohort.course).first()
+    if quiz is None or enrolment is None:
+        raise NotFound(_("Quiz not found."))
+    with transaction.atomic():
+        # The same lock as start_attempt: a grant and a start never interleave.
+        Enrolment.objects.select_for_update().filter(pk=enrolment.pk).first()
+        attempts = list(Attempt.objects.filter(enrolment=enrolment, quiz=quiz))
+        grant = AttemptGrant.objects.filter(enrolment=enrolment, quiz=quiz).first()
+        extra = grant.extra if grant else 0
+        if not domain.may_grant_attempt(
+            quiz.max_attempts, len(attempts), extra, any(a.passed for a in attempts)
+        ):
+            raise Conflict(
+                _(
+                    "Another attempt is only allowed once the learner has used them all "
+                    "without passing."
+                )
+            )
+        if grant is None:
+            grant = AttemptGrant(enrolment=enrolment, quiz=quiz)
+        grant.extra = extra + 1
+        grant.granted_by = ctx.user
+        grant.updated_at = clock.now()
+        grant.save()
+        audit.record(
+            ctx,
+            "academy.attempt_granted",
+            enrolment,
+            after={"quiz": quiz.pk, "extra": grant.extra, "cohort": cohort.pk},
+        )
+    return grant
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,6 +37,11 @@ urlpatterns = [
     path("cohorts/", views.cohorts, name="cohorts"),
     path("cohorts/<int:cohort_id>/", views.cohort, name="cohort"),
     path(
+        "cohorts/<int:cohort_id>/members/<int:user_id>/quizzes/<int:quiz_id>/grant/",
+        views.cohort_grant_attempt,
+        name="cohort_grant_attempt",
+    ),
+    path(
         "cohorts/<int:cohort_id>/members/<int:user_id>/remove/",
         views.cohort_member_remove,
         name="cohort_member_remove",

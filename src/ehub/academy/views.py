@@ -638,7 +638,16 @@ def cohort(request, cohort_id: int):
             return redirect("academy:cohort", cohort_id=cohort_id)
     report = services.cohort_report(ctx, cohort_id)
     language = services.current_language()
-    rows = [(row, [row.quiz_results.get(q.pk) for q in report.quizzes]) for row in report.rows]
+    rows = [
+        (
+            row,
+            [
+                (q.pk, row.quiz_results.get(q.pk), q.pk in row.locked_quizzes)
+                for q in report.quizzes
+            ],
+        )
+        for row in report.rows
+    ]
     return _page(
         request,
         "cohort.html",
@@ -651,6 +660,18 @@ def cohort(request, cohort_id: int):
         },
         status=422 if request.method == "POST" else 200,
     )
+
+
+@require_POST
+@login_required
+def cohort_grant_attempt(request, cohort_id: int, user_id: int, quiz_id: int):
+    try:
+        services.grant_attempt(context_of(request), cohort_id, user_id, quiz_id)
+    except Conflict as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, _("The learner may try the quiz once more."))
+    return redirect("academy:cohort", cohort_id=cohort_id)
 
 
 @require_POST
