@@ -244,6 +244,7 @@ def test_demo_skips_without_products_then_seeds_malaysia_week(
     assert demo.seed(out=said.append) == 2
     campaign = Campaign.objects.get(slug="malaysia-week")
     assert campaign.name_zh_hans == "马来西亚周"
+    assert campaign.min_readiness == 50  # the readiness gate is on, and the merchant passed it
     flash = Offer.objects.get(sku__code="RMK-MK-2X1600")
     assert flash.status == OfferStatus.APPROVED and flash.sale_starts_at > clock.now()
     assert demo.seed(out=said.append) == 0  # safe to run again

@@ -110,6 +110,8 @@ def seed(*, flash_in: dt.timedelta = dt.timedelta(minutes=5), out=print) -> int:
                     starts_at=now - dt.timedelta(hours=1),
                     ends_at=now + dt.timedelta(days=9),
                     status="published",
+                    # Shows the academy's export-readiness gate: the demo merchants pass it.
+                    min_readiness=50,
                 ),
             )
         for item in OFFERS:
