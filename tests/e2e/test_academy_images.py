@@ -14,6 +14,7 @@ import re
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
+from tests.e2e.steps import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,14 +28,6 @@ IMAGE_LOADED = """selector => {
 def _media(settings, tmp_path):
     """Uploads go to a temporary folder; the live server serves MEDIA_URL from it."""
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("navigation", name="Your account")).to_be_visible()
 
 
 def test_trainer_uploads_an_image_and_shows_it_in_a_lesson(

@@ -17,20 +17,9 @@ import re
 
 import pytest
 from playwright.sync_api import expect
+from tests.e2e.steps import log_in, log_out
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("main").get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("navigation", name="Your account")).to_be_visible()
-
-
-def log_out(page) -> None:
-    page.locator("form[action='/accounts/logout/'] button").click()
 
 
 def test_trainer_builds_a_course_runs_a_cohort_and_follows_a_learner(

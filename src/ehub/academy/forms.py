@@ -7,6 +7,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ehub.core.forms import ImageUploadForm
+
 from . import domain
 from .models import LEVEL_CHOICES, QUESTION_KIND_CHOICES
 
@@ -207,21 +209,8 @@ class MemberForm(forms.Form):
     email = forms.EmailField(label=_("Learner's email address"))
 
 
-class CourseImageForm(forms.Form):
-    """An image for a course's lessons. A plain FileField: the service decides what is an image
-    (``core.images``), for pages and the API alike."""
+class CourseImageForm(ImageUploadForm):
+    """An image for a course's lessons; ``next`` is the studio page to return to."""
 
-    image = forms.FileField(
-        label=_("Image"),
-        help_text=_("JPEG, PNG, WebP or GIF, at most 2 MB."),
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
-        ),
-    )
-    alt_text = forms.CharField(
-        label=_("Description for screen readers"),
-        max_length=200,
-        required=False,
-        help_text=_("What the picture shows; it becomes the image’s alt text."),
-    )
+    max_mb = 2
     next = forms.CharField(required=False, widget=forms.HiddenInput)

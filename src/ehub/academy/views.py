@@ -311,7 +311,7 @@ def _course_editor(
             "course": course,
             "outline": services.contents_outline(course) if course else None,
             "problems": services.publish_problems(course) if course else [],
-            "image_form": image_form,
+            "image_form": image_form or CourseImageForm(),
         },
         status=status,
     )
@@ -465,7 +465,7 @@ def _lesson_editor(
             "form": form,
             "preview": preview,
             "images": services.course_images(course),
-            "image_form": image_form,
+            "image_form": image_form or CourseImageForm(),
             "max_images": services.MAX_COURSE_IMAGES,
         },
         status=status,

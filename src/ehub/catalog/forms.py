@@ -8,6 +8,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ehub.core.forms import ImageUploadForm
+
 from . import domain
 from .models import ProductStatus
 
@@ -163,21 +165,9 @@ class SkuForm(forms.Form):
         }
 
 
-class ImageForm(forms.Form):
-    # A plain FileField: the service decides what is an image (Pillow), for pages and API alike.
-    image = forms.FileField(
-        label=_("Image"),
-        help_text=_("JPEG, PNG, WebP or GIF, at most 5 MB."),
-        widget=forms.ClearableFileInput(
-            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
-        ),
-    )
-    alt_text = forms.CharField(
-        label=_("Description for screen readers"),
-        max_length=200,
-        required=False,
-        help_text=_("What the picture shows, e.g. “Two frozen Musang King durians”."),
-    )
+class ImageForm(ImageUploadForm):
+    max_mb = 5
+    alt_text_help = _("What the picture shows, e.g. “Two frozen Musang King durians”.")
 
 
 class ImportForm(forms.Form):

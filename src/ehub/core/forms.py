@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from ehub.core.errors import DomainError
 
@@ -31,3 +32,29 @@ def add_service_errors(form: forms.Form, exc: DomainError) -> None:
         if name is None and error.field:
             message = f"{error.field}: {message}"
         form.add_error(name, forms.ValidationError(message, code=error.code or "invalid"))
+
+
+class ImageUploadForm(forms.Form):
+    """One uploaded picture and its alt text. A plain FileField: the service decides what is
+    an image (``core.images``), for pages and the API alike. Subclasses set ``max_mb`` (shown
+    in the help text) and may give ``alt_text`` an example of their own."""
+
+    max_mb = 5
+    alt_text_help = _("What the picture shows; it becomes the image’s alt text.")
+
+    image = forms.FileField(
+        label=_("Image"),
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}
+        ),
+    )
+    alt_text = forms.CharField(
+        label=_("Description for screen readers"), max_length=200, required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].help_text = _("JPEG, PNG, WebP or GIF, at most %(size)d MB.") % {
+            "size": self.max_mb
+        }
+        self.fields["alt_text"].help_text = self.alt_text_help
