@@ -939,12 +939,17 @@ def enrol(ctx: Context, slug: str) -> Enrolment:
     course = Course.objects.filter(slug=slug, status=CourseStatus.PUBLISHED).first()
     if course is None:
         raise NotFound(_("Course not found."))
+    return _enrol_user(ctx, ctx.user, course)
+
+
+def _enrol_user(ctx: Context, user: User, course: Course, **why) -> Enrolment:
+    """Enrol ``user`` once (a second call returns the same enrolment); ``why`` is audited."""
     with transaction.atomic():
         enrolment, created = Enrolment.objects.get_or_create(
-            user=ctx.user, course=course, defaults={"enrolled_at": clock.now()}
+            user=user, course=course, defaults={"enrolled_at": clock.now()}
         )
         if created:
-            audit.record(ctx, "academy.enrolled", enrolment, after={"course": course.slug})
+            audit.record(ctx, "academy.enrolled", enrolment, after={"course": course.slug, **why})
     return enrolment
 
 
@@ -1502,16 +1507,7 @@ def add_cohort_member(ctx: Context, cohort_id: int, email: str) -> User:
         # A member takes the cohort's course: enrol them now if it is published (a draft's
         # members are enrolled by the learner themselves once it is out).
         if cohort.course.status == CourseStatus.PUBLISHED:
-            enrolment, created = Enrolment.objects.get_or_create(
-                user=user, course=cohort.course, defaults={"enrolled_at": clock.now()}
-            )
-            if created:
-                audit.record(
-                    ctx,
-                    "academy.enrolled",
-                    enrolment,
-                    after={"course": cohort.course.slug, "cohort": cohort.pk},
-                )
+            _enrol_user(ctx, user, cohort.course, cohort=cohort.pk)
     return user
 
 
