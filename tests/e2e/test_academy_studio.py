@@ -1,11 +1,11 @@
 """Browser journey through the trainer's side of the academy, with an individual learner.
 
-Someone signs up on their own (no company); a trainer writes a course from nothing in the
-studio (course, module, lesson, quiz and a question, which she then corrects), publishes it,
-opens a cohort and adds the new learner, who finds the course and the cohort under "My
-learning" and fails the quiz as often as it allows; the trainer allows one more attempt from the
-cohort's report, the learner passes and gets a certificate, and the report shows it;
-platform staff feature the course so it leads the catalogue.
+Platform staff appoint a trainer; someone signs up on their own (no company); the trainer
+writes a course from nothing in the studio (course, module, lesson, quiz and a question, which
+she then corrects), publishes it, opens a cohort and adds the new learner, who finds the course
+and the cohort under "My learning" and fails the quiz as often as it allows; the trainer allows
+one more attempt from the cohort's report, the learner passes and gets a certificate, and the
+report shows it; platform staff feature the course so it leads the catalogue.
 
 Forms are found by their addresses or hidden markers rather than their labels where a label is
 translated text, so the journey keeps working in any language.
@@ -26,12 +26,19 @@ def test_trainer_builds_a_course_runs_a_cohort_and_follows_a_learner(
     page, make_org, make_user, staff_user, password
 ):
     from ehub.academy.models import Course
-    from ehub.accounts.domain import OrgKind, Role
+    from ehub.accounts.domain import OrgKind
 
-    platform = make_org(kind=OrgKind.PLATFORM, name="eHub Operations")
-    trainer = make_user(
-        "siti@academy.example", org=platform, role=Role.TRAINER, full_name="Siti Rahmah"
-    )
+    make_org(kind=OrgKind.PLATFORM, name="eHub Operations")
+    trainer = make_user("siti@academy.example", full_name="Siti Rahmah")
+
+    # Platform staff appoint her as a trainer.
+    log_in(page, staff_user.email, password)
+    page.goto("/ops/")
+    page.locator("a[href='/ops/trainers/']").click()
+    page.get_by_label("Email address").fill(trainer.email)
+    page.locator("main form:not([action]) button[type=submit]").click()
+    expect(page.locator("tr[data-trainer='siti@academy.example']")).to_contain_text("Siti Rahmah")
+    log_out(page)
 
     # An individual signs up on their own: no company, a learner in the academy.
     page.goto("/accounts/signup/")

@@ -172,3 +172,10 @@ class PersonalTokenForm(TokenForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["name"].help_text = _("Say what will use it, e.g. “My shopping app”.")
+
+
+class TrainerForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"),
+        help_text=_("The person signs up first; then appoint them here."),
+    )

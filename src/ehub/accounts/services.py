@@ -316,6 +316,71 @@ def approve_org(ctx: Context, org_id: int) -> Organization:
 
 
 # ---------------------------------------------------------------------------------------------
+# Operations: the academy's trainers (the trainer role in the platform organization)
+# ---------------------------------------------------------------------------------------------
+
+
+def _platform_org() -> Organization:
+    org = (
+        Organization.objects.filter(kind=OrgKind.PLATFORM, status=OrgStatus.ACTIVE)
+        .order_by("pk")
+        .first()
+    )
+    if org is None:
+        raise Conflict(_("There is no platform organization yet."))
+    return org
+
+
+def trainers(ctx: Context) -> list[Membership]:
+    """The platform's trainers, by name (platform staff only)."""
+    require_platform_staff(ctx)
+    return list(
+        Membership.objects.filter(
+            org__kind=OrgKind.PLATFORM, org__status=OrgStatus.ACTIVE, role=Role.TRAINER
+        )
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def appoint_trainer(ctx: Context, email: str) -> Membership:
+    """Give an existing, active person the trainer role in the platform organization: they may
+    then write courses and lead cohorts in the academy. Appointing twice changes nothing."""
+    require_platform_staff(ctx)
+    user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+    if user is None:
+        raise ValidationFailed.single(
+            "email", _("No active account has this email address."), "unknown"
+        )
+    org = _platform_org()
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            user=user, org=org, role=Role.TRAINER
+        )
+        if created:
+            audit.record(ctx, "org.trainer_appointed", org, after={"user": user.pk})
+    return membership
+
+
+def dismiss_trainer(ctx: Context, membership_id: int) -> None:
+    """Take the trainer role away. Their courses and cohorts stay (and stay theirs): the studio
+    and cohort pages are closed to them until they are appointed again."""
+    require_platform_staff(ctx)
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update()
+            .filter(pk=membership_id, org__kind=OrgKind.PLATFORM, role=Role.TRAINER)
+            .first()
+        )
+        if membership is None:
+            raise NotFound(_("Trainer not found."))
+        audit.record(
+            ctx, "org.trainer_dismissed", membership.org, before={"user": membership.user_id}
+        )
+        membership.delete()
+
+
+# ---------------------------------------------------------------------------------------------
 # API tokens: shown once, stored as SHA-256 (they carry 256 bits, so a slow hash adds nothing)
 # ---------------------------------------------------------------------------------------------
 

@@ -26,4 +26,10 @@ urlpatterns = [
     path("ops/", views.ops, name="ops"),
     path("ops/merchants/", views.ops_merchants, name="ops_merchants"),
     path("ops/merchants/<int:org_id>/approve/", views.ops_approve, name="ops_approve"),
+    path("ops/trainers/", views.ops_trainers, name="ops_trainers"),
+    path(
+        "ops/trainers/<int:membership_id>/dismiss/",
+        views.ops_trainer_dismiss,
+        name="ops_trainer_dismiss",
+    ),
 ]

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ehub.accounts import services
 from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import OrgStatus, Portal
-from ehub.accounts.forms import TokenForm
-from ehub.core.errors import ValidationFailed
+from ehub.accounts.forms import TokenForm, TrainerForm
+from ehub.core.errors import Conflict, ValidationFailed
 from ehub.core.forms import add_service_errors
 
 PAGE_SIZE = 25
@@ -87,6 +87,46 @@ def ops_approve(request, org_id: int):
     org = services.approve_org(context_of(request), org_id)
     messages.success(request, _("%(name)s is approved and may now sell.") % {"name": org.name})
     return redirect("web:ops_merchants")
+
+
+# ---------------------------------------------------------------------------------------------
+# Operations: the academy's trainers
+# ---------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@portal_required(Portal.OPS)
+def ops_trainers(request):
+    ctx = context_of(request)
+    form = TrainerForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.appoint_trainer(ctx, form.cleaned_data["email"])
+        except ValidationFailed as exc:
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is a trainer now.")
+                % {"name": membership.user.get_full_name() or membership.user.email},
+            )
+            return redirect("web:ops_trainers")
+    return render(
+        request,
+        "web/ops_trainers.html",
+        {"portal": Portal.OPS, "trainers": services.trainers(ctx), "form": form},
+        status=422 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+@portal_required(Portal.OPS)
+def ops_trainer_dismiss(request, membership_id: int):
+    services.dismiss_trainer(context_of(request), membership_id)
+    messages.success(request, _("Trainer role removed."))
+    return redirect("web:ops_trainers")
 
 
 # ---------------------------------------------------------------------------------------------
