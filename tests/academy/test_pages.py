@@ -221,3 +221,14 @@ def test_staff_feature_from_the_course_page(client, course, staff_user):
     client.post(f"/academy/courses/{course.slug}/feature/", {"featured": "1"})
     assert Course.objects.get(pk=course.pk).featured
     assert services.catalogue()[0].pk == course.pk
+
+
+def test_studio_preview_is_in_the_page_language(client, course, trainer):
+    lesson = Lesson.objects.filter(module__course=course).order_by("position").first()
+    client.force_login(trainer)
+    url = f"/academy/studio/{course.slug}/lessons/{lesson.pk}/"
+    malay = client.get(url, HTTP_ACCEPT_LANGUAGE="ms").content.decode()
+    assert 'class="preview lesson-body" lang="ms"' in malay
+    assert "bagi setiap transaksi" in malay.split('class="preview lesson-body"', 1)[1]
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'class="preview lesson-body" lang="en"' in chinese  # no Chinese text: English

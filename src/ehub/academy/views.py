@@ -441,7 +441,7 @@ def _lesson_editor(
     """The studio's lesson page: the lesson form (bound after a failed save), a preview of the
     saved text, and the course's images with their Markdown."""
     modules = list(course.modules.all())
-    preview = ""
+    preview = preview_language = ""
     if form is None:
         initial = {"module": modules[-1].pk, "position": 1, "minutes": 5}
         if lesson:
@@ -455,7 +455,10 @@ def _lesson_editor(
         if lesson:
             from .rendering import render_markdown
 
-            preview = render_markdown(services.lesson_texts(lesson).body)
+            # In the page's language (or its fallback), as a learner reading it would see it.
+            texts = services.lesson_texts(lesson, services.current_language())
+            preview = render_markdown(texts.body)
+            preview_language = texts.language
     return _page(
         request,
         "studio_lesson.html",
@@ -464,6 +467,7 @@ def _lesson_editor(
             "lesson": lesson,
             "form": form,
             "preview": preview,
+            "preview_language": preview_language,
             "images": services.course_images(course),
             "image_form": image_form or CourseImageForm(),
             "max_images": services.MAX_COURSE_IMAGES,
