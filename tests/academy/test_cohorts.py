@@ -131,3 +131,33 @@ def test_cohort_page_queries_do_not_grow_with_members(
     add_members(5)
     assert count() == few
     assert few <= 16
+
+
+def test_a_large_cohort_is_shown_fifty_at_a_time_with_a_summary_of_all(
+    client, course, trainer, trainer_ctx, make_user, learner_ctx, learner
+):
+    from .conftest import finish_course
+
+    cohort = services.create_cohort(trainer_ctx, name="Big", slug=course.slug, starts_on=SEPT)
+    for i in range(54):
+        user = make_user(f"member{i:02d}@example.my", full_name=f"Member {i:02d}")
+        cohort.members.add(user)
+    services.add_cohort_member(trainer_ctx, cohort.pk, learner.email)  # Nur Aina, enrolled
+    finish_course(learner_ctx, course)
+
+    report = services.cohort_report(trainer_ctx, cohort.pk, page=2)
+    assert report.page.paginator.count == 55 and len(report.rows) == 5
+    assert [r.user.full_name for r in report.rows][-1] == "Nur Aina"  # ordered by name
+    summary = report.summary
+    assert (summary.members, summary.enrolled, summary.completed) == (55, 1, 1)
+    assert summary.average_progress == 100
+    assert list(summary.passed_by_quiz.values()) == [1]
+    assert services.cohort_report(trainer_ctx, cohort.pk, page="99").page.number == 2
+
+    client.force_login(trainer)
+    first = client.get(f"/academy/cohorts/{cohort.pk}/").content.decode()
+    assert first.count("data-learner=") == 50
+    assert 'data-members="55"' in first and 'data-completed="1"' in first
+    assert "?page=2" in first
+    second = client.get(f"/academy/cohorts/{cohort.pk}/?page=2").content.decode()
+    assert second.count("data-learner=") == 5

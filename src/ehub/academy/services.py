@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Max, Prefetch, Q, QuerySet
 from django.utils.text import slugify
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -1532,17 +1533,41 @@ class CohortRow:
     locked_quizzes: frozenset[int] = frozenset()
 
 
+@dataclass(frozen=True)
+class CohortSummary:
+    """The whole cohort at a glance, whichever page of members is shown."""
+
+    members: int
+    enrolled: int
+    completed: int
+    average_progress: int  # over the enrolled members, whole percent
+    passed_by_quiz: dict[int, int]  # quiz id -> members who passed it
+
+
 @dataclass
 class CohortReport:
     cohort: Cohort
     quizzes: list[Quiz]
     rows: list[CohortRow]
+    summary: CohortSummary | None = None
+    page: Page | None = None  # the page of members shown, when asked for one
 
 
-def cohort_report(ctx: Context, cohort_id: int) -> CohortReport:
-    """Progress and quiz results of a cohort's members, for the cohort's trainer only."""
+def cohort_report(
+    ctx: Context, cohort_id: int, *, page: Any = None, per_page: int = 50
+) -> CohortReport:
+    """Progress and quiz results of a cohort's members, for the cohort's trainer only, by name:
+    all of them, or one page (``page``: a page number, as typed; out of range gives the last),
+    and a summary of the whole cohort."""
     cohort = _own_cohort(ctx, cohort_id)
-    members = list(cohort.members.order_by("full_name", "email"))
+    ordered = cohort.members.order_by("full_name", "email", "pk")
+    shown = None
+    if page is None:
+        members = list(ordered)
+    else:
+        shown = Paginator(list(ordered.values_list("pk", flat=True)), per_page).get_page(page)
+        by_pk = {u.pk: u for u in User.objects.filter(pk__in=list(shown.object_list))}
+        members = [by_pk[pk] for pk in shown.object_list if pk in by_pk]
     enrolments = {
         e.user_id: e
         for e in Enrolment.objects.filter(course=cohort.course, user__in=[m.pk for m in members])
@@ -1595,7 +1620,32 @@ def cohort_report(ctx: Context, cohort_id: int) -> CohortReport:
         )
         for m in members
     ]
-    return CohortReport(cohort=cohort, quizzes=quizzes, rows=rows)
+    return CohortReport(
+        cohort=cohort, quizzes=quizzes, rows=rows, summary=_cohort_summary(cohort), page=shown
+    )
+
+
+def _cohort_summary(cohort: Cohort) -> CohortSummary:
+    """Counts over every member, in two queries whatever the cohort's size."""
+    member_ids = cohort.members.values("pk")
+    enrolments = Enrolment.objects.filter(course=cohort.course, user__in=member_ids)
+    totals = enrolments.aggregate(
+        enrolled=Count("pk"),
+        completed=Count("pk", filter=Q(completed_at__isnull=False)),
+        progress=Avg("progress"),
+    )
+    passed = (
+        Attempt.objects.filter(enrolment__in=enrolments, passed=True)
+        .values("quiz_id")
+        .annotate(learners=Count("enrolment", distinct=True))
+    )
+    return CohortSummary(
+        members=cohort.members.count(),
+        enrolled=totals["enrolled"],
+        completed=totals["completed"],
+        average_progress=round(totals["progress"] or 0),
+        passed_by_quiz={row["quiz_id"]: row["learners"] for row in passed},
+    )
 
 
 def grant_attempt(ctx: Context, cohort_id: int, user_id: int, quiz_id: int) -> AttemptGrant:

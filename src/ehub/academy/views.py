@@ -640,7 +640,7 @@ def cohort(request, cohort_id: int):
         else:
             messages.success(request, _("Learner added."))
             return redirect("academy:cohort", cohort_id=cohort_id)
-    report = services.cohort_report(ctx, cohort_id)
+    report = services.cohort_report(ctx, cohort_id, page=request.GET.get("page") or 1)
     language = services.current_language()
     rows = [
         (
@@ -660,6 +660,11 @@ def cohort(request, cohort_id: int):
             "rows": rows,
             "course_title": services.course_texts(report.cohort.course, language).title,
             "quiz_titles": [q.module.title_in(language) for q in report.quizzes],
+            "quiz_titles_passes": [
+                (q.module.title_in(language), report.summary.passed_by_quiz.get(q.pk, 0))
+                for q in report.quizzes
+            ],
+            "page_obj": report.page,
             "form": form,
         },
         status=422 if request.method == "POST" else 200,
