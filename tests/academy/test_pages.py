@@ -102,7 +102,8 @@ def test_quiz_pages_fail_then_pass(client, course, learner, django_assert_max_nu
     client.post(f"/academy/courses/{course.slug}/modules/{quiz.module_id}/quiz/")
     second = Attempt.objects.get(number=2)
     answers = {f"q{qid}": ids for qid, ids in correct_answers(second).items()}
-    client.post(f"/academy/attempts/{second.public_id}/", answers)
+    with django_assert_max_num_queries(17):  # the form's questions come from the attempt row
+        client.post(f"/academy/attempts/{second.public_id}/", answers)
     second.refresh_from_db()
     assert second.passed and second.score == 100
 
@@ -232,3 +233,20 @@ def test_studio_preview_is_in_the_page_language(client, course, trainer):
     assert "bagi setiap transaksi" in malay.split('class="preview lesson-body"', 1)[1]
     chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'class="preview lesson-body" lang="en"' in chinese  # no Chinese text: English
+
+
+def test_a_foreign_choice_in_the_quiz_form_is_refused_and_the_attempt_stays_open(
+    client, course, learner
+):
+    client.force_login(learner)
+    client.post(f"/academy/courses/{course.slug}/enrol/")
+    quiz = Quiz.objects.get(module__course=course)
+    client.post(f"/academy/courses/{course.slug}/modules/{quiz.module_id}/quiz/")
+    attempt = Attempt.objects.get()
+    first, second = attempt.question_order
+    foreign = attempt.choice_order[str(second)][0]  # a choice of the other question
+    response = client.post(f"/academy/attempts/{attempt.public_id}/", {f"q{first}": [foreign]})
+    assert response.status_code == 422
+    assert 'id="quiz-form"' in response.content.decode()  # the questions are shown again
+    attempt.refresh_from_db()
+    assert attempt.is_open and attempt.answers == {}

@@ -1228,6 +1228,11 @@ def _own_attempt(ctx: Context, public_id: str, *, lock: bool = False) -> Attempt
     return attempt
 
 
+def attempt_question_ids(ctx: Context, public_id: str) -> list[int]:
+    """The questions of the caller's attempt, in the order shown (what a form posts back)."""
+    return [int(q) for q in _own_attempt(ctx, public_id).question_order]
+
+
 @dataclass
 class ShownChoice:
     id: int

@@ -156,12 +156,13 @@ def quiz(request, slug: str, module_id: int):
 def attempt(request, public_id: str):
     ctx = context_of(request)
     if request.method == "POST":
-        page = services.attempt_page(ctx, public_id)
-        answers = {str(q.id): request.POST.getlist(f"q{q.id}") for q in page.questions}
+        question_ids = services.attempt_question_ids(ctx, public_id)
+        answers = {str(q): request.POST.getlist(f"q{q}") for q in question_ids}
         try:
             done = services.submit_attempt(ctx, public_id, answers)
         except ValidationFailed as exc:
             messages.error(request, "; ".join(str(e.message) for e in exc.errors) or exc.detail)
+            page = services.attempt_page(ctx, public_id)
             return _page(request, "attempt.html", {"page": page}, status=422)
         except Conflict as exc:
             messages.error(request, exc.detail)
