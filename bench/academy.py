@@ -38,13 +38,11 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from bench._databases import each_database
 
 NAME = "academy"
 LEARNERS = int(os.environ.get("EHUB_BENCH_ACADEMY_LEARNERS", "1000"))
@@ -57,7 +55,6 @@ READINESS_MERCHANTS = 20
 PRODUCTS_PER_MERCHANT = 25
 SLOW_P95_MS = 100
 LANGUAGES = ("en", "ms", "zh-hans")
-ROOT = Path(__file__).resolve().parent.parent
 
 # Share of learners enrolled in each seed course (in the order of the course files).
 ENROLMENT_SHARE = (0.95, 0.6, 0.35)
@@ -71,52 +68,7 @@ STAGES = ((25, "enrolled"), (30, "reading"), (20, "quizzing"), (25, "done"))
 
 
 def run() -> list[dict]:
-    rows: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="ehub-bench-academy-") as tmp:
-        rows += _child("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", tmp)
-        url = os.environ.get("EHUB_BENCH_DATABASE_URL", "")
-        if url:
-            rows += _postgres(url, tmp)
-    return rows
-
-
-def _postgres(url: str, tmp: str) -> list[dict]:
-    import psycopg
-
-    parts = urlparse(url)
-    name = f"{parts.path.lstrip('/') or 'ehub'}_academy"
-    admin = urlunparse(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return _child("postgresql", urlunparse(parts._replace(path=f"/{name}")), tmp)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _child(label: str, url: str, tmp: str) -> list[dict]:
-    env = {
-        **os.environ,
-        "EHUB_DEBUG": "1",
-        "EHUB_DATABASE_URL": url,
-        "EHUB_VAR_DIR": tmp,
-        "EHUB_ALLOWED_HOSTS": "testserver",
-        "EHUB_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "ehub.settings",
-    }
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module, fixed arguments
-        [sys.executable, "-m", "bench.academy", label],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"academy bench on {label} failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return each_database(NAME)
 
 
 # ---------------------------------------------------------------------------------------------

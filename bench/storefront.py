@@ -25,12 +25,10 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+from bench._databases import each_database
 
 NAME = "storefront"
 PRODUCTS = int(os.environ.get("EHUB_BENCH_STOREFRONT_PRODUCTS", "10000"))
@@ -39,7 +37,6 @@ WARMUP = 50
 MERCHANTS = 20
 TARGET_PRODUCT_P95_MS = 30
 SEARCHES = ["榴莲", "燕窝", "durian", "batik", "white coffee", "咖啡", "猫山王", "sambal", "锡器"]
-ROOT = Path(__file__).resolve().parent.parent
 
 # (English, Malay, Chinese, category) of the goods the fake catalog is made of.
 GOODS = [
@@ -74,52 +71,7 @@ ADJECTIVES = [
 
 
 def run() -> list[dict]:
-    rows: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="ehub-bench-storefront-") as tmp:
-        rows += _child("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", tmp)
-        url = os.environ.get("EHUB_BENCH_DATABASE_URL", "")
-        if url:
-            rows += _postgres(url, tmp)
-    return rows
-
-
-def _postgres(url: str, tmp: str) -> list[dict]:
-    import psycopg
-
-    parts = urlparse(url)
-    name = f"{parts.path.lstrip('/') or 'ehub'}_storefront"
-    admin = urlunparse(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        return _child("postgresql", urlunparse(parts._replace(path=f"/{name}")), tmp)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _child(label: str, url: str, tmp: str) -> list[dict]:
-    env = {
-        **os.environ,
-        "EHUB_DEBUG": "1",
-        "EHUB_DATABASE_URL": url,
-        "EHUB_VAR_DIR": tmp,
-        "EHUB_ALLOWED_HOSTS": "testserver",
-        "EHUB_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "ehub.settings",
-    }
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module, fixed arguments
-        [sys.executable, "-m", "bench.storefront", label],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"storefront bench on {label} failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return each_database(NAME)
 
 
 # ---------------------------------------------------------------------------------------------
