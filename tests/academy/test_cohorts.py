@@ -161,3 +161,19 @@ def test_a_large_cohort_is_shown_fifty_at_a_time_with_a_summary_of_all(
     assert "?page=2" in first
     second = client.get(f"/academy/cohorts/{cohort.pk}/?page=2").content.decode()
     assert second.count("data-learner=") == 5
+
+
+def test_acting_on_page_two_of_a_cohort_returns_to_page_two(
+    client, course, trainer, trainer_ctx, make_user
+):
+    cohort = services.create_cohort(trainer_ctx, name="Big", slug=course.slug, starts_on=SEPT)
+    users = [make_user(f"m{i:02d}@example.my", full_name=f"M {i:02d}") for i in range(52)]
+    cohort.members.add(*users)
+    client.force_login(trainer)
+    url = f"/academy/cohorts/{cohort.pk}/"
+    page = client.get(f"{url}?page=2").content.decode()
+    assert 'name="page" value="2"' in page
+    response = client.post(f"{url}members/{users[-1].pk}/remove/", {"page": "2"})
+    assert response["Location"] == f"{url}?page=2"
+    response = client.post(f"{url}members/{users[0].pk}/remove/", {"page": "x"})
+    assert response["Location"] == url

@@ -681,7 +681,7 @@ def cohort_grant_attempt(request, cohort_id: int, user_id: int, quiz_id: int):
         messages.error(request, exc.detail)
     else:
         messages.success(request, _("The learner may try the quiz once more."))
-    return redirect("academy:cohort", cohort_id=cohort_id)
+    return _back_to_cohort(request, cohort_id)
 
 
 @require_POST
@@ -689,7 +689,14 @@ def cohort_grant_attempt(request, cohort_id: int, user_id: int, quiz_id: int):
 def cohort_member_remove(request, cohort_id: int, user_id: int):
     services.remove_cohort_member(context_of(request), cohort_id, user_id)
     messages.success(request, _("Learner removed from the cohort."))
-    return redirect("academy:cohort", cohort_id=cohort_id)
+    return _back_to_cohort(request, cohort_id)
+
+
+def _back_to_cohort(request, cohort_id: int) -> HttpResponse:
+    """To the cohort's page the trainer acted on (its page of members, when it had one)."""
+    url = reverse("academy:cohort", args=[cohort_id])
+    page = request.POST.get("page", "")
+    return redirect(f"{url}?page={page}" if page.isdigit() and page != "1" else url)
 
 
 # ---------------------------------------------------------------------------------------------
