@@ -20,6 +20,7 @@ from ninja.pagination import paginate
 
 from ehub.accounts.api import Page, ctx_of
 from ehub.core.errors import FieldError, NotFound, ValidationFailed
+from ehub.core.images import read_upload
 
 from . import domain, services
 from .models import Certificate, CourseImage, Enrolment
@@ -447,8 +448,7 @@ def add_course_image(
     alt_text: Form[str] = "",
 ):
     ctx = ctx_of(request)
-    # One byte past the limit is enough for the service to refuse it as too large.
-    content = image.read(services.MAX_COURSE_IMAGE_BYTES + 1)
+    content = read_upload(image, services.MAX_COURSE_IMAGE_BYTES)
     try:
         row = services.add_course_image(ctx, _slug(slug), content, image.name or "", alt_text)
     except ValidationFailed as exc:

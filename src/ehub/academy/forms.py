@@ -11,6 +11,7 @@ from ehub.core.forms import ImageUploadForm
 
 from . import domain
 from .models import LEVEL_CHOICES, QUESTION_KIND_CHOICES
+from .services import MAX_COURSE_IMAGE_BYTES
 
 LANGUAGE_LABELS = {"en": _("English"), "ms": _("Malay"), "zh_hans": _("Chinese")}
 SUFFIXES = ("en", "ms", "zh_hans")
@@ -212,5 +213,5 @@ class MemberForm(forms.Form):
 class CourseImageForm(ImageUploadForm):
     """An image for a course's lessons; ``next`` is the studio page to return to."""
 
-    max_mb = 2
+    max_bytes = MAX_COURSE_IMAGE_BYTES
     next = forms.CharField(required=False, widget=forms.HiddenInput)

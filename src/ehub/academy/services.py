@@ -1554,25 +1554,18 @@ class CohortReport:
     cohort: Cohort
     quizzes: list[Quiz]
     rows: list[CohortRow]
-    summary: CohortSummary | None = None
-    page: Page | None = None  # the page of members shown, when asked for one
+    summary: CohortSummary
+    page: Page  # the members shown
 
 
 def cohort_report(
-    ctx: Context, cohort_id: int, *, page: Any = None, per_page: int = 50
+    ctx: Context, cohort_id: int, *, page: Any = 1, per_page: int = 50
 ) -> CohortReport:
-    """Progress and quiz results of a cohort's members, for the cohort's trainer only, by name:
-    all of them, or one page (``page``: a page number, as typed; out of range gives the last),
-    and a summary of the whole cohort."""
+    """Progress and quiz results of one page of a cohort's members by name (``page`` as typed;
+    out of range gives the last), for the cohort's trainer only, and a summary of all."""
     cohort = _own_cohort(ctx, cohort_id)
-    ordered = cohort.members.order_by("full_name", "email", "pk")
-    shown = None
-    if page is None:
-        members = list(ordered)
-    else:
-        shown = Paginator(list(ordered.values_list("pk", flat=True)), per_page).get_page(page)
-        by_pk = {u.pk: u for u in User.objects.filter(pk__in=list(shown.object_list))}
-        members = [by_pk[pk] for pk in shown.object_list if pk in by_pk]
+    shown = Paginator(cohort.members.order_by("full_name", "email", "pk"), per_page).get_page(page)
+    members = list(shown.object_list)
     enrolments = {
         e.user_id: e
         for e in Enrolment.objects.filter(course=cohort.course, user__in=[m.pk for m in members])
@@ -1626,12 +1619,16 @@ def cohort_report(
         for m in members
     ]
     return CohortReport(
-        cohort=cohort, quizzes=quizzes, rows=rows, summary=_cohort_summary(cohort), page=shown
+        cohort=cohort,
+        quizzes=quizzes,
+        rows=rows,
+        summary=_cohort_summary(cohort, shown.paginator.count),
+        page=shown,
     )
 
 
-def _cohort_summary(cohort: Cohort) -> CohortSummary:
-    """Counts over every member, in two queries whatever the cohort's size."""
+def _cohort_summary(cohort: Cohort, members: int) -> CohortSummary:
+    """Counts over all ``members`` of the cohort, in two queries whatever its size."""
     member_ids = cohort.members.values("pk")
     enrolments = Enrolment.objects.filter(course=cohort.course, user__in=member_ids)
     totals = enrolments.aggregate(
@@ -1645,7 +1642,7 @@ def _cohort_summary(cohort: Cohort) -> CohortSummary:
         .annotate(learners=Count("enrolment", distinct=True))
     )
     return CohortSummary(
-        members=cohort.members.count(),
+        members=members,
         enrolled=totals["enrolled"],
         completed=totals["completed"],
         average_progress=round(totals["progress"] or 0),

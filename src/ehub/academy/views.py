@@ -24,6 +24,7 @@ from ehub.accounts.domain import Portal
 from ehub.accounts.services import is_platform_staff
 from ehub.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ehub.core.forms import add_service_errors
+from ehub.core.images import read_upload
 
 from . import services
 from .forms import (
@@ -562,8 +563,7 @@ def studio_image_add(request, slug: str):
     form = CourseImageForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["image"]
-        # One byte past the limit is enough for the service to refuse it as too large.
-        content = upload.read(services.MAX_COURSE_IMAGE_BYTES + 1)
+        content = read_upload(upload, services.MAX_COURSE_IMAGE_BYTES)
         try:
             services.add_course_image(
                 ctx, slug, content, upload.name, form.cleaned_data["alt_text"]
@@ -641,7 +641,7 @@ def cohort(request, cohort_id: int):
         else:
             messages.success(request, _("Learner added."))
             return redirect("academy:cohort", cohort_id=cohort_id)
-    report = services.cohort_report(ctx, cohort_id, page=request.GET.get("page") or 1)
+    report = services.cohort_report(ctx, cohort_id, page=request.GET.get("page"))
     language = services.current_language()
     rows = [
         (

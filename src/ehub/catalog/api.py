@@ -15,6 +15,7 @@ from ninja.pagination import paginate
 
 from ehub.accounts.api import Mapped, Page, ctx_of
 from ehub.core.errors import NotFound, ValidationFailed
+from ehub.core.images import too_large_message
 
 from . import domain, hs, importer
 from .models import ProductStatus
@@ -411,9 +412,9 @@ def add_image(
     image: File[UploadedFile],
     alt_text: Form[str] = "",
 ):
-    if image.size > services.MAX_IMAGE_BYTES:
+    if image.size > services.MAX_IMAGE_BYTES:  # named as django-ninja names the part
         raise ValidationFailed.single(
-            "file.image", _("The image is larger than 5 MB."), "too_large"
+            "file.image", too_large_message(services.MAX_IMAGE_BYTES), "too_large"
         )
     row = services.add_image(ctx_of(request), public_id, image.read(), image.name, alt_text)
     return Status(

@@ -12,6 +12,7 @@ from ehub.core.forms import ImageUploadForm
 
 from . import domain
 from .models import ProductStatus
+from .services.products import MAX_IMAGE_BYTES
 
 LANG_SUFFIX = domain.LANG_SUFFIX
 LANG_NAMES = {
@@ -166,7 +167,7 @@ class SkuForm(forms.Form):
 
 
 class ImageForm(ImageUploadForm):
-    max_mb = 5
+    max_bytes = MAX_IMAGE_BYTES
     alt_text_help = _("What the picture shows, e.g. “Two frozen Musang King durians”.")
 
 

@@ -36,10 +36,10 @@ def add_service_errors(form: forms.Form, exc: DomainError) -> None:
 
 class ImageUploadForm(forms.Form):
     """One uploaded picture and its alt text. A plain FileField: the service decides what is
-    an image (``core.images``), for pages and the API alike. Subclasses set ``max_mb`` (shown
-    in the help text) and may give ``alt_text`` an example of their own."""
+    an image (``core.images``), for pages and the API alike. Subclasses set ``max_bytes`` to
+    their service's limit (shown in the help text) and may give ``alt_text`` an example."""
 
-    max_mb = 5
+    max_bytes = 5 * 1024 * 1024
     alt_text_help = _("What the picture shows; it becomes the image’s alt text.")
 
     image = forms.FileField(
@@ -55,6 +55,6 @@ class ImageUploadForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["image"].help_text = _("JPEG, PNG, WebP or GIF, at most %(size)d MB.") % {
-            "size": self.max_mb
+            "size": self.max_bytes // (1024 * 1024)
         }
         self.fields["alt_text"].help_text = self.alt_text_help

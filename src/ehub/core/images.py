@@ -30,6 +30,12 @@ def size_label(max_bytes: int) -> str:
     return f"{max_bytes / _MB:g}"
 
 
+def read_upload(upload, max_bytes: int) -> bytes:
+    """The bytes of an uploaded file, but never more than ``max_bytes + 1``: enough for
+    ``read_image`` to refuse a larger file as too large without holding all of it."""
+    return upload.read(max_bytes + 1)
+
+
 def too_large_message(max_bytes: int) -> str:
     return _("The image is larger than %(size)s MB.") % {"size": size_label(max_bytes)}
 

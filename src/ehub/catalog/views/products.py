@@ -19,6 +19,7 @@ from ehub.accounts.access import context_of, portal_required
 from ehub.accounts.domain import Portal
 from ehub.core.errors import Conflict, ValidationFailed
 from ehub.core.forms import add_service_errors
+from ehub.core.images import read_upload
 
 from .. import domain, hs, importer
 from ..forms import (
@@ -306,22 +307,19 @@ def image_add(request, public_id: str):
     form = ImageForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["image"]
-        if upload.size > services.MAX_IMAGE_BYTES:
-            form.add_error("image", _("The image is larger than 5 MB."))
+        try:
+            services.add_image(
+                ctx,
+                public_id,
+                read_upload(upload, services.MAX_IMAGE_BYTES),
+                upload.name,
+                form.cleaned_data["alt_text"],
+            )
+        except ValidationFailed as exc:
+            add_service_errors(form, exc)
         else:
-            try:
-                services.add_image(
-                    ctx,
-                    public_id,
-                    upload.read(),
-                    upload.name,
-                    form.cleaned_data["alt_text"],
-                )
-            except ValidationFailed as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, _("Image added."))
-                return redirect(reverse("catalog:edit", args=[public_id]) + "#images")
+            messages.success(request, _("Image added."))
+            return redirect(reverse("catalog:edit", args=[public_id]) + "#images")
     view = services.product_view(ctx, public_id)
     return _edit_page(
         request, view, ProductForm(initial=_initial(view)), image_form=form, status=422
