@@ -313,7 +313,7 @@ def _course_editor(
             "course": course,
             "outline": services.contents_outline(course) if course else None,
             "problems": services.publish_problems(course) if course else [],
-            "image_form": image_form or CourseImageForm(),
+            "image_form": image_form or _image_form(request),
         },
         status=status,
     )
@@ -471,7 +471,7 @@ def _lesson_editor(
             "preview": preview,
             "preview_language": preview_language,
             "images": services.course_images(course),
-            "image_form": image_form or CourseImageForm(),
+            "image_form": image_form or _image_form(request),
             "max_images": services.MAX_COURSE_IMAGES,
         },
         status=status,
@@ -512,6 +512,11 @@ def studio_lesson(request, slug: str, lesson_id: int | None = None):
 # ---------------------------------------------------------------------------------------------
 # Studio: images for lessons
 # ---------------------------------------------------------------------------------------------
+
+
+def _image_form(request) -> CourseImageForm:
+    """An empty upload form that returns to the page showing it."""
+    return CourseImageForm(initial={"next": request.get_full_path()})
 
 
 def _studio_return(request, slug: str) -> str:
