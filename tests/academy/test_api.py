@@ -127,3 +127,20 @@ def test_readiness_is_the_callers_own_org(client, merchant_user, learner):
     assert {p["code"]: p["weight"] for p in body["parts"]}["courses_passed"] == 25
     client.force_login(learner)
     assert client.get(f"{API}/readiness").status_code == 403
+
+
+def test_a_superuser_previews_drafts_when_signed_in_but_not_with_a_personal_token(
+    client, make_course, make_user
+):
+    from ehub.accounts.services import build_context, create_personal_token
+
+    draft = make_course(slug="draft-course", publish=False)
+    admin = make_user("root@ehub.example", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    assert client.get(f"/api/v1/academy/courses/{draft.slug}").status_code == 200
+    client.logout()
+    secret = create_personal_token(build_context(admin), "script").secret
+    response = client.get(
+        f"/api/v1/academy/courses/{draft.slug}", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    )
+    assert response.status_code == 404

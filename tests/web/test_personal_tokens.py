@@ -4,9 +4,11 @@ it reaches no organization's data and only its owner can revoke it."""
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, connections
 
 from ehub.accounts import services
 from ehub.accounts.models import ApiToken
@@ -83,9 +85,24 @@ def test_a_merchants_personal_token_does_not_reach_the_company(client, merchant_
     assert listed["count"] == 0
     response = client.get(f"/api/v1/orgs/{merchant_org.public_id}", headers=bearer(secret))
     assert response.status_code == 404
+    # The company's products: the owner's session reads them, the personal token may not.
+    client.force_login(merchant_user)
+    assert client.get("/api/v1/catalog/products").status_code == 200
+    assert client.get("/api/v1/catalog/products", headers=bearer(secret)).status_code == 403
     # The company's token list does not show it, and the company's admins cannot revoke it.
     owner = Context(user=merchant_user, org=merchant_org, roles=frozenset({"owner"}))
     assert not services.list_tokens(owner).exists()
+
+
+def test_a_staff_members_personal_token_has_no_platform_staff_power(client, staff_user):
+    """Platform staff read every ledger account when signed in; their personal token acts as a
+    buyer does and may not."""
+    secret = services.create_personal_token(me(staff_user), "mine").secret
+    client.force_login(staff_user)
+    assert client.get("/api/v1/ledger/accounts").status_code == 200
+    assert client.get("/api/v1/ledger/accounts", headers=bearer(secret)).status_code == 403
+    token_ctx = services.context_for_token(services.authenticate_token(secret))
+    assert not services.is_platform_staff(token_ctx, allow_system=True)
 
 
 def test_only_the_owner_revokes_and_a_revoked_token_is_401(client, buyer_user, make_user):
@@ -127,6 +144,16 @@ def test_at_most_twenty_active_tokens(buyer_user):
     assert services.create_personal_token(me(buyer_user), "one more").token.org is None
 
 
+def test_the_profile_page_lists_every_active_token_however_many_were_revoked(client, buyer_user):
+    kept = services.create_personal_token(me(buyer_user), "the long-lived one").token
+    for i in range(50):
+        old = services.create_personal_token(me(buyer_user), f"rotated {i}").token
+        services.revoke_personal_token(me(buyer_user), old.pk)
+    client.force_login(buyer_user)
+    page = client.get(PROFILE).content.decode()
+    assert revoke_url(kept.pk) in page  # still on the page, and still revocable from it
+
+
 def test_cli_revokes_a_personal_token_by_prefix(buyer_user):
     issued = services.create_personal_token(me(buyer_user), "script")
     call_command("token", "revoke", issued.token.prefix)
@@ -138,3 +165,36 @@ def test_a_personal_token_of_a_deactivated_user_is_refused(buyer_user):
     buyer_user.is_active = False
     buyer_user.save(update_fields=["is_active"])
     assert services.authenticate_token(issued.secret) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_racing_requests_cannot_pass_the_limit(make_user):
+    """Eight requests at once for the last two places: two tokens are made, six refused (the
+    maker's row is locked while the active ones are counted)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (set EHUB_TEST_DATABASE_URL to PostgreSQL)")
+    user = make_user("racer@example.cn")
+    for i in range(services.MAX_PERSONAL_TOKENS - 2):
+        services.create_personal_token(me(user), f"t{i}")
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def race(i: int) -> None:
+        try:
+            barrier.wait()
+            services.create_personal_token(me(user), f"racer {i}")
+            outcomes.append("made")
+        except services.ValidationFailed:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["made"] * 2 + ["refused"] * 6
+    active = ApiToken.objects.filter(created_by=user, revoked_at__isnull=True).count()
+    assert active == services.MAX_PERSONAL_TOKENS

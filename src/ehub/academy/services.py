@@ -30,7 +30,12 @@ from django.utils.translation import gettext as _
 
 from ehub.accounts.domain import OrgKind, Role
 from ehub.accounts.models import User
-from ehub.accounts.services import memberships_of, require_platform_staff
+from ehub.accounts.services import (
+    active_user_by_email,
+    is_platform_staff,
+    memberships_of,
+    require_platform_staff,
+)
 from ehub.core import audit, clock
 from ehub.core.context import Context
 from ehub.core.errors import (
@@ -288,7 +293,11 @@ RESERVED_SLUGS = frozenset({"new"})  # /academy/studio/new/
 
 
 def _may_edit(ctx: Context, course: Course) -> bool:
-    return ctx.is_authenticated and (course.trainer_id == ctx.user.pk or ctx.user.is_superuser)
+    """The course's trainer, or a superuser acting with staff powers (not through a personal
+    token, which carries none: see ``is_platform_staff``)."""
+    return ctx.is_authenticated and (
+        course.trainer_id == ctx.user.pk or (ctx.user.is_superuser and is_platform_staff(ctx))
+    )
 
 
 def studio_courses(ctx: Context) -> list[Course]:
@@ -1504,7 +1513,7 @@ def _own_cohort(ctx: Context, cohort_id: int) -> Cohort:
 
 def add_cohort_member(ctx: Context, cohort_id: int, email: str) -> User:
     cohort = _own_cohort(ctx, cohort_id)
-    user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+    user = active_user_by_email(email)
     if user is None:
         raise ValidationFailed.single("email", _("No learner has this email address."), "unknown")
     with transaction.atomic():

@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 
 from ehub.core import audit, clock
@@ -78,11 +78,20 @@ def build_context(
     return Context(user=user, org=org, roles=roles, via=via, request_id=request_id)
 
 
+@dataclass(frozen=True)
+class PersonalTokenContext(Context):
+    """A call made with a personal token: its maker, with no organization and no roles, and
+    without the platform-staff power a Django staff account has when signed in (see
+    ``is_platform_staff``), so the token reaches only what a buyer reaches."""
+
+
 def context_for_token(token: ApiToken, request_id: str = "") -> Context:
     """API calls made with a token act for the token's org, with the creator's roles there; a
     personal token acts for its creator with no organization."""
+    if token.org_id is None:
+        return PersonalTokenContext(user=token.created_by, via="api", request_id=request_id)
     roles: frozenset[str] = frozenset()
-    if token.created_by_id and token.org_id is not None:
+    if token.created_by_id:
         roles = frozenset(
             Membership.objects.filter(user_id=token.created_by_id, org_id=token.org_id).values_list(
                 "role", flat=True
@@ -266,7 +275,8 @@ def sign_up_merchant(data: MerchantSignup) -> tuple[User, Organization]:
 
 
 def is_platform_staff(ctx: Context, *, allow_system: bool = False) -> bool:
-    """A Django staff user, or an owner/admin/staff member of the platform organization.
+    """A Django staff user (signed in, not through a personal token), or an owner/admin/staff
+    member of the platform organization.
 
     Without ``allow_system`` the caller must be a signed-in person. With it, callers that are
     no person pass too: the ``system`` role, and a command or task acting for the platform
@@ -274,7 +284,7 @@ def is_platform_staff(ctx: Context, *, allow_system: bool = False) -> bool:
     """
     if allow_system and ctx.has_role("system"):
         return True
-    if ctx.is_authenticated and ctx.user.is_staff:
+    if ctx.is_authenticated and ctx.user.is_staff and not isinstance(ctx, PersonalTokenContext):
         return True
     if not (ctx.is_authenticated or allow_system):
         return False
@@ -320,6 +330,11 @@ def approve_org(ctx: Context, org_id: int) -> Organization:
 # ---------------------------------------------------------------------------------------------
 
 
+def active_user_by_email(email: str | None) -> User | None:
+    """The active account with this email address (as typed: case and spaces do not count)."""
+    return User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+
+
 def _platform_org() -> Organization:
     org = (
         Organization.objects.filter(kind=OrgKind.PLATFORM, status=OrgStatus.ACTIVE)
@@ -347,7 +362,7 @@ def appoint_trainer(ctx: Context, email: str) -> Membership:
     """Give an existing, active person the trainer role in the platform organization: they may
     then write courses and lead cohorts in the academy. Appointing twice changes nothing."""
     require_platform_staff(ctx)
-    user = User.objects.filter(email__iexact=(email or "").strip(), is_active=True).first()
+    user = active_user_by_email(email)
     if user is None:
         raise ValidationFailed.single(
             "email", _("No active account has this email address."), "unknown"
@@ -409,13 +424,19 @@ def require_org_admin(ctx: Context) -> None:
 def create_token(ctx: Context, name: str) -> IssuedToken:
     require_org_admin(ctx)
     name = _token_name(name)
+    with transaction.atomic():
+        return _issue(ctx, ctx.org, name)
+
+
+def _issue(ctx: Context, org: Organization | None, name: str) -> IssuedToken:
+    """Make and audit a token of ``org`` (None: a personal one) by ctx.user, in the caller's
+    transaction."""
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    with transaction.atomic():
-        token = ApiToken.objects.create(
-            org=ctx.org, created_by=ctx.user, name=name, prefix=prefix, token_hash=_hash_token(raw)
-        )
-        audit.record(ctx, "api_token.created", token, after={"name": name, "prefix": prefix})
+    token = ApiToken.objects.create(
+        org=org, created_by=ctx.user, name=name, prefix=prefix, token_hash=_hash_token(raw)
+    )
+    audit.record(ctx, "api_token.created", token, after={"name": name, "prefix": prefix})
     return IssuedToken(token=token, secret=raw)
 
 
@@ -481,18 +502,16 @@ def create_personal_token(ctx: Context, name: str) -> IssuedToken:
                     )
                 ]
             )
-        prefix = secrets.token_hex(4)
-        raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-        token = ApiToken.objects.create(
-            org=None, created_by=ctx.user, name=name, prefix=prefix, token_hash=_hash_token(raw)
-        )
-        audit.record(ctx, "api_token.created", token, after={"name": name, "prefix": prefix})
-    return IssuedToken(token=token, secret=raw)
+        return _issue(ctx, None, name)
 
 
 def list_personal_tokens(ctx: Context) -> QuerySet:
+    """The caller's personal tokens: the active ones (at most MAX_PERSONAL_TOKENS) first, so a
+    list cut to its first rows never hides one that still works; then the latest revoked."""
     _require_signed_in(ctx)
-    return ApiToken.objects.filter(created_by=ctx.user, org__isnull=True)
+    return ApiToken.objects.filter(created_by=ctx.user, org__isnull=True).order_by(
+        F("revoked_at").desc(nulls_first=True), "-created_at", "-pk"
+    )
 
 
 def revoke_personal_token(ctx: Context, token_id: int) -> ApiToken:

@@ -235,6 +235,11 @@ def _declared(request) -> dict | None:
     }
 
 
+# The profile lists this many personal tokens: every active one (services.MAX_PERSONAL_TOKENS,
+# listed first) and the latest revoked.
+PROFILE_TOKENS = 50
+
+
 def _profile_page(request, *, form=None, token_form=None, issued=None, status=200):
     tokens = services.list_personal_tokens(context_of(request))
     response = render(
@@ -244,7 +249,7 @@ def _profile_page(request, *, form=None, token_form=None, issued=None, status=20
             "form": form or BuyerIdentityForm(),
             "declared": _declared(request),
             "token_form": token_form or PersonalTokenForm(),
-            "tokens": tokens.order_by("-created_at")[:50],
+            "tokens": tokens[:PROFILE_TOKENS],
             "issued": issued,
         },
         status=status,
