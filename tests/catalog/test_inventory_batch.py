@@ -115,8 +115,11 @@ def test_reserve_batch_refuses_everything_when_one_hold_cannot_be_made(
     with pytest.raises(ValidationFailed) as exc:
         inventory.reserve_batch(system_ctx, [Hold(a, hub, 1, "d"), Hold(a, hub, 1, "d")])
     assert codes(exc.value) == [("holds[1].key", "duplicate")]
+    with pytest.raises(ValidationFailed) as exc:  # as reserve and reserve_many name it
+        inventory.reserve_batch(system_ctx, [Hold(a, hub, 1, "ok-2"), Hold(10**9, hub, 1, "x")])
+    assert codes(exc.value) == [("holds[1].sku", "not_found")]
     assert snapshot(hub) == before
-    assert not Reservation.objects.filter(key__in=["ok-1", "too-many", "k", "d"]).exists()
+    assert not Reservation.objects.filter(key__in=["ok-1", "too-many", "k", "d", "ok-2"]).exists()
 
 
 def test_reserve_batch_statements_do_not_grow_with_the_batch(system_ctx, stocked, hub):

@@ -6,7 +6,7 @@ transaction. A hub's day is tens of thousands of parcels, so the floor also work
 release every cleared shipment into its wave, confirm a wave's picks, pack a table of parcels,
 print a wave's labels, hand a manifest over. The functions here do that with the same rules
 (the pure ``domain`` and the same checks as the per-parcel path) and leave the same state
-behind, but in a number of statements that does not grow with the batch:
+behind, but in a number of database calls that does not grow with the batch:
 
 * one locking read of the batch's shipments (ascending pk: two batches never deadlock), a few
   reads of what they need (lines, bins, waves), one UPDATE per group of parcels that get the
@@ -30,7 +30,6 @@ Batches are capped at ``BATCH_MAX`` items; callers split a day into waves and ma
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -54,20 +53,24 @@ from . import domain, gateway
 from .models import Parcel, PickTask, PutAway, Shipment, Wave
 from .models import ShipmentLine as ShipmentLineRow
 from .services import (
+    BOOKING_FIELDS,
     PACKAGING_G,
+    PERSONAL,
     ShipmentRequest,
     _check_items,
     _check_request,
     _operator_hub_id,
     apply_booking,
+    booked_event,
     consignee_of,
     line_rows,
+    measure_errors,
+    new_shipment,
+    wave_for,
 )
 
 S = domain.ShipmentStatus
 BATCH_MAX = 5_000
-# Personal data is encrypted: a batch that does not print it does not read (decrypt) it.
-PERSONAL = ("consignee_name", "consignee_phone", "consignee_address")
 STATUS_NAMES = dict(Shipment.STATUS_CHOICES)
 
 
@@ -305,38 +308,7 @@ def request_shipments(ctx: Context, requests: Sequence[ShipmentRequest]) -> list
         return [existing[ref] for ref in refs]
     now = clock.now()
     with transaction.atomic():
-        rows = Shipment.objects.bulk_create(
-            [
-                Shipment(
-                    public_id=new_public_id("SHP"),
-                    reference=req.reference,
-                    merchant=merchant,
-                    hub=hub,
-                    consignee_name=req.consignee.name,
-                    consignee_phone=req.consignee.phone,
-                    consignee_address=json.dumps(
-                        {
-                            "district": req.consignee.district,
-                            "street": req.consignee.street,
-                            "postcode": req.consignee.postcode,
-                        },
-                        ensure_ascii=False,
-                    ),
-                    province=req.consignee.province,
-                    city=req.consignee.city,
-                    declared_value=req.declared_value.amount,
-                    declared_currency=req.declared_value.currency,
-                    estimated_weight_g=weight,
-                    carrier_code=quote.carrier_code,
-                    carrier_name=quote.carrier_name,
-                    waybill_no=f"PENDING-{req.reference}"[:40],
-                    freight=quote.total.amount,
-                    freight_currency=quote.total.currency,
-                    requested_at=now,
-                )
-                for req, merchant, hub, weight, quote in planned
-            ]
-        )
+        rows = Shipment.objects.bulk_create([new_shipment(*plan, now) for plan in planned])
         updates, bookings = [], []
         for shipment, (req, merchant, hub, weight, quote) in zip(rows, planned, strict=True):
             # The shipment's pk is the waybill serial, as in request_shipment.
@@ -351,30 +323,9 @@ def request_shipments(ctx: Context, requests: Sequence[ShipmentRequest]) -> list
                 hub_name=hub.legal_name,
             )
             apply_booking(shipment, booking)
-            updates.append(
-                (
-                    shipment.pk,
-                    shipment.waybill_no,
-                    shipment.routing_code,
-                    shipment.service_code,
-                    shipment.service_name,
-                    shipment.freight,
-                    shipment.freight_currency,
-                )
-            )
+            updates.append((shipment.pk, *(getattr(shipment, f) for f in BOOKING_FIELDS)))
             bookings.append(booking)
-        _update_each(
-            Shipment,
-            (
-                "waybill_no",
-                "routing_code",
-                "service_code",
-                "service_name",
-                "freight",
-                "freight_currency",
-            ),
-            updates,
-        )
+        _update_each(Shipment, BOOKING_FIELDS, updates)
         ShipmentLineRow.objects.bulk_create(
             row
             for shipment, (req, *_rest) in zip(rows, planned, strict=True)
@@ -383,20 +334,7 @@ def request_shipments(ctx: Context, requests: Sequence[ShipmentRequest]) -> list
         _audit_many(ctx, "fulfillment.waybill_booked", rows, lambda s: {"waybill": s.waybill_no})
         events.publish_many(
             (
-                (
-                    "fulfillment.waybill_booked",
-                    {
-                        "reference": s.reference,
-                        "waybill_no": s.waybill_no,
-                        "carrier_code": s.carrier_code,
-                        "carrier_name": s.carrier_name,
-                        "logistics_code": b.logistics_code,
-                        "logistics_name": b.logistics_name,
-                        "freight_minor": s.freight,
-                        "currency": s.freight_currency,
-                        "weight_g": s.estimated_weight_g,
-                    },
-                )
+                ("fulfillment.waybill_booked", booked_event(s, b))
                 for s, b in zip(rows, bookings, strict=True)
             ),
             ctx=ctx,
@@ -466,12 +404,7 @@ def release_many(ctx: Context, references: Sequence[str]) -> list[Shipment]:
             )
         }
         for hub_id, code, cutoff in sorted(keys - set(waves)):
-            waves[(hub_id, code, cutoff)], _created = Wave.objects.get_or_create(
-                hub_id=hub_id,
-                carrier_code=code,
-                cutoff_at=cutoff,
-                defaults={"name": domain.wave_key(code, cutoff), "created_at": now},
-            )
+            waves[(hub_id, code, cutoff)] = wave_for(hub_id, code, now)
         by_wave: dict[int, list[Shipment]] = defaultdict(list)
         for s in todo:
             s.status = S.RELEASED  # BOOKED → RELEASED is an edge of SHIPMENT_NEXT
@@ -584,19 +517,11 @@ def pack_many(ctx: Context, parcels: Sequence[PackInput]) -> list[Parcel]:
     limit or a shipment not picked refuses the batch, naming ``parcels[i]``."""
     parcels = list(parcels)
     codes = _waybills((p.waybill for p in parcels), "parcels")
-    messages = {
-        "must_be_positive": _("Enter a whole number above 0."),
-        "too_large": _("At most %(n)d mm.") % {"n": domain.MAX_DIMENSION_MM},
-        "too_heavy": _("At most %(n)d g.") % {"n": domain.MAX_WEIGHT_G},
-    }
     measures = []
     errors: list[FieldError] = []
     for i, p in enumerate(parcels):
         measure = domain.Measure(p.weight_g, p.length_mm, p.width_mm, p.height_mm)
-        errors.extend(
-            FieldError(f"parcels[{i}].{f}", messages[c], c)
-            for f, c in domain.check_measure(measure)
-        )
+        errors.extend(measure_errors(measure, f"parcels[{i}]."))
         measures.append(measure)
     if errors:
         raise ValidationFailed(errors)

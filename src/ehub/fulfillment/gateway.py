@@ -143,17 +143,12 @@ def label_data(shipment, parcel, consignee, *, merchant_name: str, hub_name: str
 # only the labels package, never Django's database connections) and kept for the process.
 _pool: Any = None
 _pool_size = 0
-LABEL_STATS = {"pdfs": 0, "worker_cpu_s": 0.0}  # what the workers did (bench: CPU per label)
 
 
-def _render(datas: list, combined: bool) -> tuple[list[bytes], float]:
-    """Worker side: the PDFs of ``datas`` and the CPU seconds they took."""
-    import time
-
+def _render(datas: list, combined: bool) -> list[bytes]:
+    """Worker side (or in process): the PDFs of ``datas``, one each or one of all pages."""
     lb = _labels()
-    began = time.process_time()
-    pdfs = [lb.shipping_labels(datas)] if combined else [lb.shipping_label(d) for d in datas]
-    return pdfs, time.process_time() - began
+    return [lb.shipping_labels(datas)] if combined else [lb.shipping_label(d) for d in datas]
 
 
 def _warm() -> None:
@@ -193,25 +188,14 @@ def label_pdfs(datas: list, *, combined: bool = False, workers: int = 1) -> list
     if not datas:
         return []
     if workers <= 1 or len(datas) < 2 * workers:
-        pdfs, _cpu = _render(datas, combined)
-        LABEL_STATS["pdfs"] += len(datas)
-        return pdfs
+        return _render(datas, combined)
     pool = label_pool(workers)
     if combined:
         # Pages cannot be merged without parsing PDFs: one worker draws the whole job.
-        pdfs, cpu = pool.submit(_render, datas, True).result()
-        LABEL_STATS["worker_cpu_s"] += cpu
-        LABEL_STATS["pdfs"] += len(datas)
-        return pdfs
+        return pool.submit(_render, datas, True).result()
     size = -(-len(datas) // workers)
-    futures = [pool.submit(_render, datas[i : i + size], False) for i in range(0, len(datas), size)]
-    out: list[bytes] = []
-    for future in futures:
-        pdfs, cpu = future.result()
-        out.extend(pdfs)
-        LABEL_STATS["worker_cpu_s"] += cpu
-    LABEL_STATS["pdfs"] += len(datas)
-    return out
+    chunks = [datas[i : i + size] for i in range(0, len(datas), size)]
+    return [pdf for pdfs in pool.map(_render, chunks, [False] * len(chunks)) for pdf in pdfs]
 
 
 def shipping_label(shipment, parcel, consignee, *, merchant_name: str, hub_name: str) -> bytes:

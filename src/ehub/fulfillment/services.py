@@ -60,6 +60,8 @@ from .models import (
 from .models import ShipmentLine as ShipmentLineRow
 
 S = ShipmentStatus
+# Personal data is encrypted: a use case that does not print it does not read (decrypt) it.
+PERSONAL = ("consignee_name", "consignee_phone", "consignee_address")
 
 # ---------------------------------------------------------------------------------------------
 # Contract dataclasses (see the cross-context contracts)
@@ -564,6 +566,51 @@ def _check_request(req: ShipmentRequest) -> None:
 
 
 PACKAGING_G = 150  # box and filler added to the goods' weight for the booking estimate
+# What a booking writes on the shipment (``apply_booking``), for the caller's UPDATE.
+BOOKING_FIELDS = (
+    "waybill_no",
+    "routing_code",
+    "service_code",
+    "service_name",
+    "freight",
+    "freight_currency",
+)
+
+
+def new_shipment(
+    req: ShipmentRequest,
+    merchant: Organization,
+    hub: Organization,
+    weight: int,
+    quote,
+    now: dt.datetime,
+) -> Shipment:
+    """The shipment of a checked request, quoted but not yet booked (unsaved: the caller
+    inserts one row or many; the booking then replaces the pending waybill)."""
+    c = req.consignee
+    return Shipment(
+        public_id=new_public_id("SHP"),
+        reference=req.reference,
+        merchant=merchant,
+        hub=hub,
+        consignee_name=c.name,
+        consignee_phone=c.phone,
+        consignee_address=json.dumps(
+            {"district": c.district, "street": c.street, "postcode": c.postcode},
+            ensure_ascii=False,
+        ),
+        province=c.province,
+        city=c.city,
+        declared_value=req.declared_value.amount,
+        declared_currency=req.declared_value.currency,
+        estimated_weight_g=weight,
+        carrier_code=quote.carrier_code,
+        carrier_name=quote.carrier_name,
+        waybill_no=f"PENDING-{req.reference}"[:40],
+        freight=quote.total.amount,
+        freight_currency=quote.total.currency,
+        requested_at=now,
+    )
 
 
 def line_rows(shipment: Shipment, lines: Sequence[ShipmentLine]) -> list[ShipmentLineRow]:
@@ -596,6 +643,21 @@ def apply_booking(shipment: Shipment, booking) -> None:
     shipment.freight_currency = booking.freight.currency
 
 
+def booked_event(shipment: Shipment, booking) -> dict[str, Any]:
+    """The payload of ``fulfillment.waybill_booked`` (orders files the CEB511 from it)."""
+    return {
+        "reference": shipment.reference,
+        "waybill_no": shipment.waybill_no,
+        "carrier_code": shipment.carrier_code,
+        "carrier_name": shipment.carrier_name,
+        "logistics_code": booking.logistics_code,
+        "logistics_name": booking.logistics_name,
+        "freight_minor": shipment.freight,
+        "currency": shipment.freight_currency,
+        "weight_g": shipment.estimated_weight_g,
+    }
+
+
 def request_shipment(ctx: Context, req: ShipmentRequest) -> Shipment:
     """Book a waybill for an order (rate shopping across carriers). Idempotent by reference."""
     existing = Shipment.objects.filter(reference=req.reference).first()
@@ -612,73 +674,28 @@ def request_shipment(ctx: Context, req: ShipmentRequest) -> Shipment:
         )
     weight = sum(line.weight_g * line.qty for line in req.lines) + PACKAGING_G
     quote = gateway.cheapest(weight, req.consignee.province)
-    c = req.consignee
     try:
         with transaction.atomic():
-            shipment = Shipment.objects.create(
-                public_id=new_public_id("SHP"),
-                reference=req.reference,
-                merchant=merchant,
-                hub=hub,
-                consignee_name=c.name,
-                consignee_phone=c.phone,
-                consignee_address=json.dumps(
-                    {"district": c.district, "street": c.street, "postcode": c.postcode},
-                    ensure_ascii=False,
-                ),
-                province=c.province,
-                city=c.city,
-                declared_value=req.declared_value.amount,
-                declared_currency=req.declared_value.currency,
-                estimated_weight_g=weight,
-                carrier_code=quote.carrier_code,
-                carrier_name=quote.carrier_name,
-                waybill_no=f"PENDING-{req.reference}"[:40],  # replaced by the booking below
-                freight=quote.total.amount,
-                freight_currency=quote.total.currency,
-                requested_at=clock.now(),
-            )
+            shipment = new_shipment(req, merchant, hub, weight, quote, clock.now())
+            shipment.save(force_insert=True)
             # The shipment's pk is the waybill serial: unique across processes.
             booking = gateway.book(
                 quote,
                 reference=req.reference,
                 weight_g=weight,
-                consignee=c,
+                consignee=req.consignee,
                 declared_value=req.declared_value,
                 sequence=shipment.pk,
                 merchant_name=merchant.legal_name,
                 hub_name=hub.legal_name,
             )
             apply_booking(shipment, booking)
-            shipment.save(
-                update_fields=[
-                    "waybill_no",
-                    "routing_code",
-                    "service_code",
-                    "service_name",
-                    "freight",
-                    "freight_currency",
-                ]
-            )
+            shipment.save(update_fields=BOOKING_FIELDS)
             ShipmentLineRow.objects.bulk_create(line_rows(shipment, req.lines))
             audit.record(
                 ctx, "fulfillment.waybill_booked", shipment, after={"waybill": shipment.waybill_no}
             )
-            events.publish(
-                "fulfillment.waybill_booked",
-                {
-                    "reference": shipment.reference,
-                    "waybill_no": shipment.waybill_no,
-                    "carrier_code": shipment.carrier_code,
-                    "carrier_name": shipment.carrier_name,
-                    "logistics_code": booking.logistics_code,
-                    "logistics_name": booking.logistics_name,
-                    "freight_minor": shipment.freight,
-                    "currency": shipment.freight_currency,
-                    "weight_g": weight,
-                },
-                ctx=ctx,
-            )
+            events.publish("fulfillment.waybill_booked", booked_event(shipment, booking), ctx=ctx)
     except IntegrityError:
         # A concurrent twin booked the same reference first: theirs stands.
         existing = Shipment.objects.filter(reference=req.reference).first()
@@ -844,14 +861,9 @@ def pack(
     units (a missing or extra item is named).
     """
     measure = domain.Measure(weight_g, length_mm, width_mm, height_mm)
-    problems = domain.check_measure(measure)
+    problems = measure_errors(measure)
     if problems:
-        messages = {
-            "must_be_positive": _("Enter a whole number above 0."),
-            "too_large": _("At most %(n)d mm.") % {"n": domain.MAX_DIMENSION_MM},
-            "too_heavy": _("At most %(n)d g.") % {"n": domain.MAX_WEIGHT_G},
-        }
-        raise ValidationFailed([FieldError(f, messages[c], c) for f, c in problems])
+        raise ValidationFailed(problems)
     with transaction.atomic():
         shipment = _operated_shipment(ctx, key)
         if shipment.status != S.PICKED:
@@ -897,6 +909,19 @@ def pack(
             ctx=ctx,
         )
     return parcel
+
+
+def measure_errors(measure: domain.Measure, prefix: str = "") -> list[FieldError]:
+    """The implausible figures of a parcel's measure, each named ``prefix`` + its field."""
+    problems = domain.check_measure(measure)
+    if not problems:
+        return []
+    messages = {
+        "must_be_positive": _("Enter a whole number above 0."),
+        "too_large": _("At most %(n)d mm.") % {"n": domain.MAX_DIMENSION_MM},
+        "too_heavy": _("At most %(n)d g.") % {"n": domain.MAX_WEIGHT_G},
+    }
+    return [FieldError(prefix + f, messages[c], c) for f, c in problems]
 
 
 def _check_items(lines: list[ShipmentLineRow], items: Sequence[str]) -> None:
@@ -1198,7 +1223,7 @@ def handover(ctx: Context, public_id: str, scanned: Iterable[str]) -> dict[str, 
         shipments = list(
             manifest.shipments.select_for_update()
             .filter(status=S.MANIFESTED)
-            .defer("consignee_name", "consignee_phone", "consignee_address")  # not needed here
+            .defer(*PERSONAL)
             .prefetch_related("lines")
         )
         by_waybill = {s.waybill_no: s for s in shipments}

@@ -634,13 +634,14 @@ def _insert_holds(
     }
 
 
-def _why_not(pair: tuple[int, int], qty: int, index: int) -> list[FieldError]:
-    """The refusal of a line whose UPDATE took nothing (the slow path: a few reads)."""
+def _why_not(pair: tuple[int, int], qty: int, line: str) -> list[FieldError]:
+    """The refusal of a line (``lines[3]``, ``holds[3]``) whose UPDATE took nothing (the slow
+    path: a few reads)."""
     stock = Stock.objects.filter(sku_id=pair[0], hub_id=pair[1]).only("pk").first()
     if stock is None and not Sku.objects.filter(pk=pair[0]).exists():
-        return [FieldError(f"lines[{index}].sku", _("SKU not found."), "not_found")]
+        return [FieldError(f"{line}.sku", _("SKU not found."), "not_found")]
     refused = _refused(
-        Operation.RESERVATION, stock.pk if stock else None, Change(0, qty), f"lines[{index}].qty"
+        Operation.RESERVATION, stock.pk if stock else None, Change(0, qty), f"{line}.qty"
     )
     return list(refused.errors)
 
@@ -667,7 +668,7 @@ def _hold_many(
         if row is None:
             found = _existing_hold(keys[pair])  # a replay needs no units: answer the first
             if found is None:
-                errors.extend(_why_not(pair, wanted[pair], first_index[pair]))
+                errors.extend(_why_not(pair, wanted[pair], f"lines[{first_index[pair]}]"))
                 continue
             try:
                 held[pair] = _same_hold(found, pair[0], pair[1], wanted[pair])
@@ -875,15 +876,16 @@ def reserve_batch(
 ) -> list[Reservation]:
     """``reserve`` for many holds, each under its own key (many orders' checkouts at once).
 
-    All or nothing: one refusal (not enough stock, a key reused for another line, bad input)
-    refuses the batch with every problem named (``holds[i].qty``...) and holds nothing. A key
-    already held for the same line is returned as it is, as ``reserve`` does. The result is
-    what one ``reserve`` per hold, in order, would leave: one Reservation and one movement per
-    new hold, the movements' levels counted up hold by hold. Statements: one read of the keys,
-    one conditional UPDATE … RETURNING per distinct (SKU, hub), one INSERT of the holds, one
-    of the movements (Django splits a very large INSERT by the backend's parameter limit).
-    A concurrent call inserting one of the same keys makes this one fail (IntegrityError)
-    without holding anything: retry it, and the twin's holds come back.
+    All or nothing: one refusal (not enough stock, an unknown SKU, a key reused for another
+    line, bad input) refuses the batch with every problem named (``holds[i].qty``...) and
+    holds nothing. A key already held for the same line is returned as it is, as ``reserve``
+    does. The result is what one ``reserve`` per hold, in order, would leave: one Reservation
+    and one movement per new hold, the movements' levels counted up hold by hold. Statements:
+    one read of the keys, one conditional UPDATE … RETURNING per distinct (SKU, hub), one
+    INSERT of the holds, one of the movements (Django splits a very large INSERT by the
+    backend's parameter limit). A concurrent call inserting one of the same keys makes this
+    one fail (IntegrityError) without holding anything: retry it, and the twin's holds come
+    back.
     """
     holds = list(holds)
     _check_batch_size(len(holds), "holds")
@@ -934,15 +936,7 @@ def reserve_batch(
                 row = _take_for_hold(pair[0], pair[1], wanted[pair], now)
                 if row is None:
                     first = next(k for k, s, h, _q in new if (s, h) == pair)
-                    stock = Stock.objects.filter(sku_id=pair[0], hub_id=pair[1]).first()
-                    errors.extend(
-                        _refused(
-                            Operation.RESERVATION,
-                            stock.pk if stock else None,
-                            Change(0, wanted[pair]),
-                            f"holds[{index[first]}].qty",
-                        ).errors
-                    )
+                    errors.extend(_why_not(pair, wanted[pair], f"holds[{index[first]}]"))
                 else:
                     taken[pair] = row
         if errors:
