@@ -122,3 +122,24 @@ def test_snapshot_is_json_safe():
         "nested": {"qty": 2, "unit": {"amount": 5, "currency": "CNY"}},
     }
     assert audit.snapshot(None, ["x"]) == {}
+
+
+@pytest.mark.django_db
+def test_record_many_writes_what_record_writes_for_each(target):
+    other = FxRate.objects.create(
+        base="MYR", quote="HKD", rate=Decimal("1.7"), source="test", as_of=T0
+    )
+    ctx = Context(user=FakeUser(7, "ops@ehub.test"), org=FakeOrg(3), via="api", request_id="r-2")
+    fields = ("actor_id", "actor_label", "org_id", "action", "object_type", "object_id")
+    fields += ("before", "after", "via", "request_id", "at")
+    with clock.frozen(T0):
+        for rate in (target, other):
+            audit.record(ctx, "fx.rate_checked", rate, after={"quote": rate.quote})
+        audit.record_many(ctx, "fx.rate_checked", [target, other], lambda r: {"quote": r.quote})
+    rows = list(AuditEntry.objects.order_by("pk").values_list(*fields))
+    assert rows[2:] == rows[:2] and rows[0][5] == str(target.pk)
+    with pytest.raises(ValueError):
+        audit.record_many(ctx, "Not An Action", [target])
+    with pytest.raises(ValueError):  # an unsaved object has no id to name
+        audit.record_many(ctx, "fx.rate_checked", [FxRate(base="MYR", quote="SGD")])
+    assert AuditEntry.objects.count() == 4

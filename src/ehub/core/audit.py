@@ -12,13 +12,14 @@ import datetime as dt
 import enum
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
 from django.utils.functional import Promise
 
+from ehub.core import clock
 from ehub.core.context import Context
 from ehub.core.money import Money
 
@@ -116,6 +117,45 @@ def record(
         after=json_safe(dict(after)) if after is not None else None,
         via=ctx.via,
         request_id=ctx.request_id[:64],
+    )
+
+
+def record_many(
+    ctx: Context,
+    action: str,
+    objs: Sequence[Any],
+    after: Callable[[Any], Mapping[str, Any]] | None = None,
+) -> None:
+    """What ``record`` writes for each of ``objs`` (``after(obj)`` its after-state), in one
+    INSERT: for batches of many objects of one model."""
+    from ehub.core.models import AuditEntry
+
+    if not objs:
+        return
+    if not isinstance(ctx, Context):
+        raise TypeError("record_many() needs the Context of the caller")
+    if not isinstance(action, str) or not _ACTION_RE.match(action):
+        raise ValueError(f"audit action {action!r} must look like 'context.verb' in lower case")
+    actor_id, actor_label = _actor(ctx)
+    object_type = _target(objs[0])[0]
+    now = clock.now()
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor_id=actor_id,
+                actor_label=actor_label,
+                org_id=ctx.org_id,
+                action=action,
+                object_type=object_type,
+                object_id=_target(obj)[1],
+                before=None,
+                after=json_safe(dict(after(obj))) if after else None,
+                via=ctx.via,
+                request_id=ctx.request_id[:64],
+                at=now,
+            )
+            for obj in objs
+        ]
     )
 
 

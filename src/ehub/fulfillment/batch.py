@@ -47,7 +47,6 @@ from ehub.core import audit, clock, events
 from ehub.core.context import Context
 from ehub.core.errors import DomainError, FieldError, PermissionDenied, ValidationFailed
 from ehub.core.ids import new_public_id
-from ehub.core.models import AuditEntry
 
 from . import domain, gateway
 from .models import Parcel, PickTask, PutAway, Shipment, Wave
@@ -191,38 +190,6 @@ def _state_error(code: str, message: str) -> Callable[[Shipment], FieldError]:
     return refusal
 
 
-def _audit_many(
-    ctx: Context,
-    action: str,
-    objs: Sequence[Any],
-    after: Callable[[Any], dict[str, Any]] | None = None,
-) -> None:
-    """The entries ``audit.record`` would write for each object, in one INSERT."""
-    if not objs:
-        return
-    actor_id, actor_label = audit._actor(ctx)  # the same actor fields as audit.record
-    now = clock.now()
-    label = objs[0]._meta.label_lower
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                actor_id=actor_id,
-                actor_label=actor_label,
-                org_id=ctx.org_id,
-                action=action,
-                object_type=label,
-                object_id=str(obj.pk),
-                before=None,
-                after=audit.json_safe(after(obj)) if after else None,
-                via=ctx.via,
-                request_id=ctx.request_id[:64],
-                at=now,
-            )
-            for obj in objs
-        ]
-    )
-
-
 def _update_each(model, fields: Sequence[str], rows: Sequence[tuple]) -> None:
     """``UPDATE … SET fields WHERE id = …`` for rows of (id, *values): one executemany
     (pipelined on PostgreSQL), for values that differ row by row."""
@@ -331,7 +298,9 @@ def request_shipments(ctx: Context, requests: Sequence[ShipmentRequest]) -> list
             for shipment, (req, *_rest) in zip(rows, planned, strict=True)
             for row in line_rows(shipment, req.lines)
         )
-        _audit_many(ctx, "fulfillment.waybill_booked", rows, lambda s: {"waybill": s.waybill_no})
+        audit.record_many(
+            ctx, "fulfillment.waybill_booked", rows, lambda s: {"waybill": s.waybill_no}
+        )
         events.publish_many(
             (
                 ("fulfillment.waybill_booked", booked_event(s, b))
@@ -450,7 +419,7 @@ def release_many(ctx: Context, references: Sequence[str]) -> list[Shipment]:
                 )
             )
         PickTask.objects.bulk_create(tasks)
-        _audit_many(ctx, "fulfillment.released", todo, lambda s: {"wave": s.wave.name})
+        audit.record_many(ctx, "fulfillment.released", todo, lambda s: {"wave": s.wave.name})
     return [found[ref] for ref in refs]
 
 
@@ -647,5 +616,5 @@ def print_labels(
             )
             for s in first:
                 s.status, s.labelled_at = S.LABELLED, now
-        _audit_many(ctx, "fulfillment.label_printed", shipments)
+        audit.record_many(ctx, "fulfillment.label_printed", shipments)
     return LabelBatch(codes, pdfs, whole)
