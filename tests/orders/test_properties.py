@@ -115,3 +115,26 @@ def test_every_closing_path_releases_everything(
         assert order.status in ("expired", "cancelled", "rejected")
         assert not Claim.objects.filter(key__startswith=order.stock_key, status="held").exists()
         assert not QuotaReservation.objects.filter(key=order.quota_key, status="reserved").exists()
+
+
+@given(
+    reported=st.one_of(st.none(), st.integers(-10_000, 10_000)),
+    shipped=st.one_of(st.none(), st.integers(-10_000, 0)),
+)
+def test_a_carriers_event_time_stays_between_shipping_and_now(reported, shipped):
+    from ehub.orders.domain import event_time
+
+    now = dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC)
+    at = lambda minutes: now + dt.timedelta(minutes=minutes)  # noqa: E731
+    result = event_time(
+        None if reported is None else at(reported),
+        not_before=None if shipped is None else at(shipped),
+        now=now,
+    )
+    if reported is None:
+        assert result is None
+        return
+    expected = min(reported, 0)  # never after now
+    if shipped is not None:
+        expected = max(expected, shipped)  # never before shipping (shipped is never after now)
+    assert result == at(expected)

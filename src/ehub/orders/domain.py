@@ -17,6 +17,7 @@ never drag an order backwards.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import re
 from dataclasses import dataclass
@@ -93,6 +94,17 @@ class IllegalTransition(Conflict):
 
 def can_move(source: str, target: str) -> bool:
     return OrderStatus(target) in TRANSITIONS.get(OrderStatus(source), frozenset())
+
+
+def event_time(
+    reported: dt.datetime | None, *, not_before: dt.datetime | None, now: dt.datetime
+) -> dt.datetime | None:
+    """When a carrier says something happened, kept between ``not_before`` (the timeline never
+    runs backwards) and ``now`` (clock skew never puts it in the future)."""
+    if reported is None:
+        return None
+    when = min(reported, now)
+    return max(when, not_before) if not_before is not None else when
 
 
 def check_transition(source: str, target: str) -> None:

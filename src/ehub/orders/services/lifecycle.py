@@ -41,7 +41,7 @@ from ehub.customs import services as customs
 from ehub.fulfillment import services as fulfillment
 from ehub.payments import services as payments
 
-from .. import documents
+from .. import documents, domain
 from ..domain import CANCELLABLE, CONFIRMABLE, RETURNABLE, OrderStatus, can_move, check_transition
 from ..models import Order, OrderEvent
 
@@ -517,17 +517,15 @@ def _release_for_picking(ctx: Context, order: Order) -> None:
 # -- the hub ----------------------------------------------------------------------------------
 
 
-def _event_time(value: str | None) -> dt.datetime | None:
-    """A carrier's event time from an event payload; never in the future (clock skew)."""
+def _reported_time(value: str | None) -> dt.datetime | None:
+    """A carrier's event time from an event payload (ISO 8601 with its zone), or None."""
     if not value:
         return None
     try:
         when = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    if when.tzinfo is None:
-        return None
-    return min(when, clock.now())
+    return when if when.tzinfo is not None else None
 
 
 def on_fulfillment(name: str, payload: dict, *, source: str) -> None:
@@ -557,9 +555,13 @@ def on_fulfillment(name: str, payload: dict, *, source: str) -> None:
             return
         target, reason = targets[name]
         # (Packing is optional on the timeline: CLEARED may go straight to SHIPPED.)
-        at = _event_time(payload.get("delivered_at")) if target == S.DELIVERED else None
-        if at and order.shipped_at and at < order.shipped_at:
-            at = order.shipped_at  # the timeline never runs backwards
+        at = None
+        if target == S.DELIVERED:
+            at = domain.event_time(
+                _reported_time(payload.get("delivered_at")),
+                not_before=order.shipped_at,
+                now=clock.now(),
+            )
         moved = _try_move(order, target, reason, source=source, data=dict(payload), at=at)
         if moved and target in (S.SHIPPED, S.DELIVERED):
             _email_later(order, str(target))
