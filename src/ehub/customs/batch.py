@@ -226,18 +226,18 @@ def _lock_quotas(indexes: set[str], year: int, now) -> dict[str, _Quota]:
     index_col, year_col = (_qn(meta.get_field(name).column) for name in ("id_index", "year"))
     # Only quoted names are interpolated; values are parameters. ON CONFLICT DO NOTHING is what
     # bulk_create(ignore_conflicts=True) sends.
+    insert = f"INSERT INTO {table} ({index_col}, {year_col}, used, reserved, updated_at) "
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One statement for the batch (one per buyer cost PostgreSQL ~20 µs each).
             cursor.execute(
-                f"INSERT INTO {table} ({index_col}, {year_col}, used, reserved, updated_at) "  # noqa: S608
-                "SELECT i, %s, 0, 0, %s FROM unnest(%s::text[]) AS i ON CONFLICT DO NOTHING",
+                insert  # noqa: S608
+                + "SELECT i, %s, 0, 0, %s FROM unnest(%s::text[]) AS i ON CONFLICT DO NOTHING",
                 [year, at, sorted(indexes)],
             )
         else:
             cursor.executemany(
-                f"INSERT INTO {table} ({index_col}, {year_col}, used, reserved, updated_at) "  # noqa: S608
-                "VALUES (%s, %s, 0, 0, %s) ON CONFLICT DO NOTHING",
+                insert + "VALUES (%s, %s, 0, 0, %s) ON CONFLICT DO NOTHING",
                 [(i, year, at) for i in sorted(indexes)],
             )
     rows = (
@@ -246,7 +246,9 @@ def _lock_quotas(indexes: set[str], year: int, now) -> dict[str, _Quota]:
         .order_by("pk")
         .values_list("id_index", "pk", "used", "reserved", "updated_at")
     )
-    return {index: _Quota(pk, used, reserved, at) for index, pk, used, reserved, at in rows}
+    return {
+        index: _Quota(pk, used, reserved, updated) for index, pk, used, reserved, updated in rows
+    }
 
 
 def _save_quotas(quotas: Sequence[_Quota]) -> None:
@@ -255,7 +257,7 @@ def _save_quotas(quotas: Sequence[_Quota]) -> None:
     the slowest statement of a batch)."""
     if not quotas:
         return
-    table = connection.ops.quote_name(BuyerQuota._meta.db_table)
+    table = _qn(BuyerQuota._meta.db_table)
     with connection.cursor() as cursor:
         # Only the quoted table name is interpolated; values are parameters.
         if connection.vendor == "postgresql":

@@ -176,13 +176,18 @@ class TaxResult:
 
 def _split_ratios(exact: Sequence[tuple[int, int]]) -> tuple[int, list[int]]:
     """The rounded total of the rationals ``numerator / denominator`` (denominators > 0) and
-    per-line amounts summing to it: each line gets its floor, and the fen left over go to the
-    largest remainders (earlier lines first on ties). Over one common denominator the floors,
-    the remainders and their order are all integers."""
+    per-line amounts summing to it (``_split`` over their common denominator)."""
     if not exact:
         return 0, []
     common = lcm(*(den for _num, den in exact))
-    nums = [num * (common // den) for num, den in exact]
+    return _split([num * (common // den) for num, den in exact], common)
+
+
+def _split(nums: list[int], common: int) -> tuple[int, list[int]]:
+    """The sum of ``num / common`` rounded half up, and per-line amounts summing to it: each
+    line gets its floor, and the fen left over go to the largest remainders (earlier lines
+    first on ties). Over one denominator the floors, the remainders and their order are all
+    integers."""
     whole = sum(nums)
     if whole < 0:
         raise ValueError("taxes are never negative")
@@ -246,16 +251,8 @@ def _shares(total: Money, weights: Sequence[int]) -> list[Money]:
         raise ValueError("allocate needs at least one ratio")
     if not any(weights):
         weights = [1] * len(weights)
-    whole = sum(weights)
-    amount = total.amount
-    scaled = [amount * w for w in weights]
-    parts = [x // whole for x in scaled]
-    leftover = amount - sum(parts)
-    if leftover:
-        order = sorted(range(len(parts)), key=lambda i: (-(scaled[i] % whole), i))
-        for i in order[:leftover]:
-            parts[i] += 1
-    currency = total.currency
+    amount, currency = total.amount, total.currency
+    _amount, parts = _split([amount * w for w in weights], sum(weights))
     return [Money(part, currency) for part in parts]
 
 

@@ -44,14 +44,6 @@ _ENTERPRISE_RE = re.compile(r"^[0-9A-Z]{10}$|^[0-9A-Z]{18}$")
 FEN = Decimal("0.01")
 
 
-def _datetime(value: str, pattern: str) -> bool:
-    try:
-        datetime.strptime(value, pattern)  # a calendar check only: no time zone involved
-    except ValueError:
-        return False
-    return True
-
-
 def _digits(n: int) -> Callable[[str], bool]:
     return lambda value: len(value) == n and value.isdigit() and value.isascii()
 

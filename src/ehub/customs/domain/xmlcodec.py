@@ -311,7 +311,6 @@ def _fast_reader(cls: type):
         return _leaf_reader(cls, table, defaults)
     lookup = table.get
     new = object.__new__
-    decimal = Decimal
 
     def read(element: Any) -> Any:
         values = dict(defaults)
@@ -340,22 +339,10 @@ def _fast_reader(cls: type):
             raw = child.text or ""
             if code == _TEXT:
                 values[name] = raw
-                continue
-            stripped = raw.strip()
-            if not stripped:
-                values[name] = None
-            elif code == _INT:
-                if not (stripped.isdigit() and stripped.isascii()):
-                    raise _Irregular
-                values[name] = int(stripped)
             else:
-                try:
-                    number = decimal(stripped)
-                except InvalidOperation:
-                    raise _Irregular from None
-                if not number.is_finite():
-                    raise _Irregular
-                values[name] = number
+                stripped = raw.strip()
+                convert = _whole if code == _INT else _number
+                values[name] = convert(stripped) if stripped else None
         record = new(cls)
         record.__dict__.update(values)
         return record
