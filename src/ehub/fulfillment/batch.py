@@ -59,7 +59,7 @@ from .services import (
     _check_items,
     _check_request,
     _operator_hub_id,
-    apply_booking,
+    book_waybill,
     booked_event,
     consignee_of,
     line_rows,
@@ -277,19 +277,8 @@ def request_shipments(ctx: Context, requests: Sequence[ShipmentRequest]) -> list
     with transaction.atomic():
         rows = Shipment.objects.bulk_create([new_shipment(*plan, now) for plan in planned])
         updates, bookings = [], []
-        for shipment, (req, merchant, hub, weight, quote) in zip(rows, planned, strict=True):
-            # The shipment's pk is the waybill serial, as in request_shipment.
-            booking = gateway.book(
-                quote,
-                reference=req.reference,
-                weight_g=weight,
-                consignee=req.consignee,
-                declared_value=req.declared_value,
-                sequence=shipment.pk,
-                merchant_name=merchant.legal_name,
-                hub_name=hub.legal_name,
-            )
-            apply_booking(shipment, booking)
+        for shipment, plan in zip(rows, planned, strict=True):
+            booking = book_waybill(shipment, *plan)
             updates.append((shipment.pk, *(getattr(shipment, f) for f in BOOKING_FIELDS)))
             bookings.append(booking)
         _update_each(Shipment, BOOKING_FIELDS, updates)

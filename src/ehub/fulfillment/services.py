@@ -566,7 +566,7 @@ def _check_request(req: ShipmentRequest) -> None:
 
 
 PACKAGING_G = 150  # box and filler added to the goods' weight for the booking estimate
-# What a booking writes on the shipment (``apply_booking``), for the caller's UPDATE.
+# What a booking writes on the shipment (``book_waybill``), for the caller's UPDATE.
 BOOKING_FIELDS = (
     "waybill_no",
     "routing_code",
@@ -632,9 +632,32 @@ def line_rows(shipment: Shipment, lines: Sequence[ShipmentLine]) -> list[Shipmen
     ]
 
 
-def apply_booking(shipment: Shipment, booking) -> None:
-    """Copy a carrier's booking (waybill, routing, service, freight) onto the shipment (unsaved:
-    the caller saves one row or many)."""
+def book_waybill(
+    shipment: Shipment,
+    req: ShipmentRequest,
+    merchant: Organization,
+    hub: Organization,
+    weight: int,
+    quote,
+):
+    """Book the inserted shipment's waybill with the quoted carrier (its pk is the waybill
+    serial, unique across processes) and copy the booking onto it, unsaved: the caller writes
+    ``BOOKING_FIELDS`` for one row or many. Returns the carrier's booking."""
+    booking = gateway.book(
+        quote,
+        reference=req.reference,
+        weight_g=weight,
+        consignee=req.consignee,
+        declared_value=req.declared_value,
+        sequence=shipment.pk,
+        merchant_name=merchant.legal_name,
+        hub_name=hub.legal_name,
+    )
+    _apply_booking(shipment, booking)
+    return booking
+
+
+def _apply_booking(shipment: Shipment, booking) -> None:
     shipment.waybill_no = booking.waybill_no
     shipment.routing_code = booking.routing_code
     shipment.service_code = booking.service[:32]
@@ -678,18 +701,7 @@ def request_shipment(ctx: Context, req: ShipmentRequest) -> Shipment:
         with transaction.atomic():
             shipment = new_shipment(req, merchant, hub, weight, quote, clock.now())
             shipment.save(force_insert=True)
-            # The shipment's pk is the waybill serial: unique across processes.
-            booking = gateway.book(
-                quote,
-                reference=req.reference,
-                weight_g=weight,
-                consignee=req.consignee,
-                declared_value=req.declared_value,
-                sequence=shipment.pk,
-                merchant_name=merchant.legal_name,
-                hub_name=hub.legal_name,
-            )
-            apply_booking(shipment, booking)
+            booking = book_waybill(shipment, req, merchant, hub, weight, quote)
             shipment.save(update_fields=BOOKING_FIELDS)
             ShipmentLineRow.objects.bulk_create(line_rows(shipment, req.lines))
             audit.record(
