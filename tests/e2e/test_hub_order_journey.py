@@ -196,7 +196,10 @@ def test_asn_to_delivered_and_settled(page, world, password, browser, live_serve
     expect(page.locator(".timeline")).to_contain_text("Delivered")
     expect(page.locator(".tracking")).to_contain_text("Departed · KUL")
     expect(page.get_by_role("link", name=waybill)).to_have_attribute("href", f"/track/{waybill}/")
-    page.get_by_role("button", name="Confirm receipt").click()
+    # The form posts and redirects back: wait for that page before reloading it (a reload
+    # fired while the post is still on its way finds no page to reload).
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm receipt").click()
     drain()
     page.reload()
     expect(page.locator("#order-status")).to_have_text(re.compile("Completed", re.I))
